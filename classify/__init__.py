@@ -1,0 +1,1 @@
+"""Classification into the taxonomy's themes and policy areas."""

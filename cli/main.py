@@ -1,0 +1,293 @@
+"""``evidence-hub``: ingest sources, search the index, debug extraction, run the demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = typer.Option(None, "--config", help="YAML settings file (overrides config/settings.yaml)")
+
+
+def _settings(config: Optional[Path], **overrides):
+    from config import ConfigError, load_settings
+
+    extra = {}
+    networks = os.environ.get("EVIDENCE_HUB_ALLOW_NETWORKS")
+    if networks:
+        extra = {"fetch": {"allow_networks": [n.strip() for n in networks.split(",") if n.strip()]}}
+    try:
+        return load_settings(config, **(extra | overrides))
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"
+
+
+def adhoc_sources(directory: Optional[Path], sitemap: Optional[str], feed: Optional[str], urls: list[str]):
+    """Sources given on the command line; names are stable so re-runs update, not duplicate."""
+    from config.sources import Source
+
+    found = []
+    if directory is not None:
+        folder = directory.expanduser().resolve()
+        found.append(Source(name=f"dir-{_slug(folder.name)}-{hashlib.sha1(str(folder).encode()).hexdigest()[:6]}",
+                            kind="directory", path=folder))
+    if sitemap:
+        found.append(Source(name=f"sitemap-{_slug(sitemap.split('/')[2])}", kind="sitemap", url=sitemap))
+    if feed:
+        found.append(Source(name=f"feed-{_slug(feed.split('/')[2])}", kind="feed", url=feed))
+    if urls:
+        found.append(Source(name="urls-" + hashlib.sha1(" ".join(sorted(urls)).encode()).hexdigest()[:8],
+                            kind="urls", urls=urls))
+    return found
+
+
+def print_summary(summary) -> None:
+    """Print a run summary and each failure with its URL and reason."""
+    from rich.table import Table
+
+    table = Table(title="Run summary", show_header=True)
+    for name in ("discovered", "fetched", "unchanged", "duplicates", "extracted", "indexed", "skipped", "failed"):
+        table.add_column(name, justify="right")
+    table.add_row(*(str(getattr(summary, n)) for n in ("discovered", "fetched", "unchanged", "duplicates",
+                                                        "extracted", "indexed", "skipped", "failed")))
+    console.print(table)
+    if summary.failures:
+        console.print("[bold]Not indexed, with reasons:[/bold]")
+        for failure in summary.failures:
+            console.print(f"  [yellow]{failure.stage}[/yellow] {escape(failure.url)}\n      {escape(failure.reason)}")
+
+
+@app.command()
+def ingest(
+    source: list[str] = typer.Option([], "--source", help="Name of a source in sources.yaml (repeatable)"),
+    directory: Optional[Path] = typer.Option(None, "--directory", help="Ingest a local folder of PDF/HTML files"),
+    sitemap: Optional[str] = typer.Option(None, "--sitemap", help="Ingest the pages of a sitemap URL"),
+    feed: Optional[str] = typer.Option(None, "--feed", help="Ingest the items of an RSS/Atom feed URL"),
+    url: list[str] = typer.Option([], "--url", help="Ingest these URLs (repeatable)"),
+    config: Optional[Path] = ConfigOption,
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
+) -> None:
+    """Crawl, extract, classify, embed and index sources (a Prefect flow; no server needed)."""
+    from config import ConfigError, load_sources
+
+    settings = _settings(config)
+    sources = adhoc_sources(directory, sitemap, feed, url)
+    if not sources:
+        try:
+            catalogue = load_sources(settings.sources_file)
+        except ConfigError as exc:
+            err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
+            raise typer.Exit(2) from None
+        by_name = {s.name: s for s in catalogue}
+        unknown = [n for n in source if n not in by_name]
+        if unknown:
+            err.print(f"[red]unknown source(s): {', '.join(unknown)}[/red]; known: {', '.join(sorted(by_name))}")
+            raise typer.Exit(2)
+        sources = [by_name[n] for n in source] if source else [s for s in catalogue if s.enabled]
+    from flows.ingest import run_ingest
+
+    summary = run_ingest(sources, settings, console=None if json_out else console)
+    if json_out:
+        print(summary.model_dump_json(indent=2))
+    else:
+        print_summary(summary)
+
+
+def _search(settings, text: str, mode: str, filters: dict, limit: int):
+    from flows.context import HubContext
+    from index.query import SearchFilters, SearchQuery
+
+    query = SearchQuery(text=text, mode=mode, filters=SearchFilters(**filters), limit=limit)
+    ctx = HubContext(settings)
+    try:
+        if not settings.index_path.exists():
+            return None
+        vector = ctx.embedder.encode([text])[0] if mode != "bm25" else None
+        return ctx.index.search(query, vector)
+    finally:
+        ctx.close()
+
+
+def print_results(response) -> None:
+    """Print ranked hits: title, publisher, date, labels and a highlighted snippet."""
+    if not response.hits:
+        console.print("No results.")
+        return
+    for rank, hit in enumerate(response.hits, start=1):
+        meta = " · ".join(x for x in (hit.publisher, str(hit.published_date or ""), hit.doc_type) if x)
+        console.print(f"[bold]{rank}. {escape(hit.title or '(untitled)')}[/bold]  [dim]{escape(meta)}[/dim]")
+        labels = [f"{l.id} {l.label}{'?' if l.uncertain else ''}" for l in hit.policy_areas + hit.themes]
+        if labels:
+            console.print(f"   [cyan]{escape('; '.join(labels))}[/cyan]")
+        snippet = escape(" ".join(hit.snippet.split())).replace("&lt;mark&gt;", "[reverse]").replace(
+            "&lt;/mark&gt;", "[/reverse]")
+        snippet = snippet.replace("<mark>", "[reverse]").replace("</mark>", "[/reverse]")
+        page = f" (p. {hit.page})" if hit.page and hit.page > 1 else ""
+        console.print(f"   {snippet}{page}")
+        console.print(f"   [link={hit.url}]{escape(hit.url)}[/link]")
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help='Query: words, "exact phrases", AND/OR/NOT, prefix*'),
+    mode: str = typer.Option("hybrid", "--mode", help="bm25 | semantic | hybrid"),
+    theme: Optional[str] = typer.Option(None, "--theme", help="Theme id, e.g. T4"),
+    policy_area: Optional[str] = typer.Option(None, "--policy-area", help="Policy area id, e.g. P1"),
+    publisher: Optional[str] = typer.Option(None, "--publisher"),
+    doc_type: Optional[str] = typer.Option(None, "--doc-type"),
+    language: Optional[str] = typer.Option(None, "--language"),
+    year_from: Optional[int] = typer.Option(None, "--year-from"),
+    year_to: Optional[int] = typer.Option(None, "--year-to"),
+    limit: int = typer.Option(10, "--limit", min=1, max=1000),
+    config: Optional[Path] = ConfigOption,
+    json_out: bool = typer.Option(False, "--json", help="One JSON object with a results list"),
+) -> None:
+    """Search the index and print ranked documents."""
+    from pydantic import ValidationError
+
+    if mode not in ("bm25", "semantic", "hybrid"):
+        err.print(f"[red]--mode must be bm25, semantic or hybrid, not {mode!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    filters = dict(theme=theme, policy_area=policy_area, publisher=publisher, doc_type=doc_type,
+                   language=language, year_from=year_from, year_to=year_to)
+    try:
+        response = _search(settings, query, mode, filters, limit)
+    except (ValidationError, ValueError) as exc:
+        err.print(f"[red]bad query:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if response is None:
+        err.print(f"[red]no index at {settings.index_path}[/red]; run `evidence-hub ingest` first")
+        raise typer.Exit(1)
+    if json_out:
+        results = [hit.model_dump(mode="json") for hit in response.hits]
+        print(json.dumps({"query": query, "mode": mode, "total": response.total, "results": results}, indent=2,
+                         ensure_ascii=False))
+    else:
+        print_results(response)
+
+
+@app.command()
+def extract(
+    target: str = typer.Argument(..., help="A file path or an http(s) URL"),
+    config: Optional[Path] = ConfigOption,
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show what the hub extracts from one file or URL (to debug a source)."""
+    from crawl.fetch import Fetcher, FetchError
+    from extractors import ExtractionError
+    from extractors import extract as run_extract
+
+    settings = _settings(config)
+    try:
+        if target.startswith(("http://", "https://")):
+            with Fetcher(settings.fetch) as fetcher:
+                result = fetcher.get(target)
+            data, content_type, url = result.content, result.content_type, result.final_url
+        else:
+            path = Path(target).expanduser()
+            data, content_type, url = path.read_bytes(), "", path.resolve().as_uri()
+        doc = run_extract(data, url=url, content_type=content_type)
+    except (FetchError, ExtractionError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        if json_out:
+            print(json.dumps({"error": reason, "target": target}))
+        else:
+            err.print(f"[red]cannot extract {escape(target)}:[/red] {escape(reason)}")
+        raise typer.Exit(1) from None
+    payload = {
+        "text": doc.text, "title": doc.title, "authors": doc.authors, "publisher": doc.publisher,
+        "published_date": doc.published_date.isoformat() if doc.published_date else None,
+        "language": doc.language, "doc_type": doc.doc_type, "canonical_url": doc.canonical_url,
+        "page_count": doc.page_count, "word_count": doc.word_count, "quality": doc.quality.model_dump(),
+        "provenance": {k: v.model_dump() for k, v in doc.provenance.items()},
+    }
+    if json_out:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        for key, value in payload.items():
+            if key != "text":
+                console.print(f"[bold]{key}[/bold]: {escape(str(value))}")
+        console.print(f"[bold]text[/bold] ({doc.word_count} words):\n{escape(doc.text[:1500])}")
+
+
+@app.command()
+def sources(config: Optional[Path] = ConfigOption) -> None:
+    """List the configured sources."""
+    from config import ConfigError, load_sources
+
+    settings = _settings(config)
+    try:
+        catalogue = load_sources(settings.sources_file)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
+        raise typer.Exit(2) from None
+    for s in catalogue:
+        where = s.url or (str(s.path) if s.path else ", ".join(s.urls))
+        console.print(f"{'✓' if s.enabled else '·'} [bold]{s.name}[/bold] ({s.kind}) {escape(where)}")
+
+
+DEMO_QUERIES = [
+    ("hospital discharge integrated care", "hybrid"),
+    ("sharing data between the council and the NHS", "semantic"),
+    ('"pooled budget"', "bm25"),
+]
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8731, "--port", help="Port of the demo site on 127.0.0.1"),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Build the demo site, serve it on 127.0.0.1, ingest it, and run a few searches."""
+    from config.sources import Source
+    from demo.build import build_site
+    from demo.server import StaticSite
+    from flows.ingest import run_ingest
+
+    settings = _settings(config, fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0})
+    root = settings.home / "demo-site"
+    build_site(root)
+    console.print(f"[bold]Evidence Hub demo[/bold] — data directory {settings.home}")
+    with StaticSite(root, port=port) as site:
+        console.print(f"Serving the demo site at {site.base_url}/ ; ingesting its sitemap …")
+        source = Source(name="demo", kind="sitemap", url=f"{site.base_url}/sitemap.xml",
+                        publisher="Northmoor Collaboration Observatory")
+        summary = run_ingest([source], settings, console=console)
+    print_summary(summary)
+    for text, mode in DEMO_QUERIES:
+        console.rule(f"search {text!r} --mode {mode}")
+        response = _search(settings, text, mode, {}, 3)
+        print_results(response)
+    exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "evidence-hub" else "evidence-hub"
+    console.rule("Search yourself")
+    console.print(f'  {exe} search "family hubs" --mode hybrid')
+    console.print(f'  {exe} search "co-production lived experience" --json')
+    console.print(f"  (data directory: {settings.home}; set EVIDENCE_HUB_HOME to use another)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

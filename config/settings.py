@@ -1,0 +1,216 @@
+"""Settings: defaults in ``config/settings.yaml``, then ``--config FILE``, then environment.
+
+Environment variables win over files. They use the prefix ``EVIDENCE_HUB_`` and ``__`` between
+nested fields, e.g. ``EVIDENCE_HUB_FETCH__MIN_DELAY_S=0`` or ``EVIDENCE_HUB_INDEX__BACKEND=embedded``.
+``EVIDENCE_HUB_HOME`` sets the data directory that holds all state (index, registry, caches).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.errors import ConfigError, describe_validation_error, read_yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_SETTINGS_FILE = CONFIG_DIR / "settings.yaml"
+DEFAULT_HOME = Path("~/.local/share/evidence-hub").expanduser()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSettings(_Strict):
+    """Which search index backend to use and where it keeps its data."""
+
+    backend: Literal["embedded"] = "embedded"
+    path: Path | None = Field(None, description="Index file; default <home>/index.sqlite")
+
+
+class EmbeddingSettings(_Strict):
+    """The sentence-transformers model: a packaged model name or a local model folder."""
+
+    model: str = Field("all-MiniLM-L6-v2", min_length=1)
+    batch_size: int = Field(32, ge=1, le=1024)
+    device: str = "cpu"
+
+
+class ChunkingSettings(_Strict):
+    """Chunk sizes in words (about 1.3 word pieces a word for English)."""
+
+    max_words: int = Field(180, ge=20, le=2000)
+    overlap_words: int = Field(30, ge=0)
+
+    @field_validator("overlap_words")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info) -> int:
+        size = info.data.get("max_words", 180)
+        if value >= size:
+            raise ValueError(f"must be smaller than max_words ({size})")
+        return value
+
+
+class FetchSettings(_Strict):
+    """HTTP fetching limits and politeness."""
+
+    user_agent: str = "EvidenceHubBot/0.1 (+https://github.com/evidence-hub; research crawler)"
+    timeout_s: float = Field(30.0, gt=0, description="Total deadline for one fetch, seconds")
+    max_bytes: int = Field(50_000_000, ge=1024, description="Body size cap, bytes")
+    max_redirects: int = Field(5, ge=0, le=30)
+    min_delay_s: float = Field(1.0, ge=0, description="Minimum delay between requests to one host")
+    retries: int = Field(3, ge=0, le=10)
+    concurrency: int = Field(4, ge=1, le=64)
+    obey_robots: bool = True
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDR ranges of private/loopback addresses that may be fetched (e.g. 127.0.0.1/32)",
+    )
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _valid_cidr(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a CIDR range such as 127.0.0.0/8") from None
+        return value
+
+
+class ExtractionSettings(_Strict):
+    """Extraction runs in worker processes that are killed past these limits."""
+
+    timeout_s: float = Field(60.0, gt=0, description="Per-document extraction deadline, seconds")
+    memory_mb: int = Field(2048, ge=256, description="Address-space limit per worker, MiB")
+    workers: int = Field(2, ge=1, le=64)
+    min_words: int = Field(20, ge=0, description="Fewer words than this: recorded as failure")
+
+
+class ClassificationSettings(_Strict):
+    """Zero-shot classifier thresholds (cosine similarity units, 0..1)."""
+
+    theme_threshold: float = Field(0.52, ge=0, le=1)
+    policy_area_threshold: float = Field(0.50, ge=0, le=1)
+    review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
+    max_labels: int = Field(4, ge=1, le=20)
+
+
+class Settings(BaseSettings):
+    """All settings of the hub. Build with :func:`load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(env_prefix="EVIDENCE_HUB_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = DEFAULT_HOME
+    sources_file: Path = CONFIG_DIR / "sources.yaml"
+    taxonomy_file: Path = CONFIG_DIR / "taxonomy.yaml"
+    index: IndexSettings = IndexSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    fetch: FetchSettings = FetchSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
+    classification: ClassificationSettings = ClassificationSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first (highest priority), then the merged YAML files passed as init values.
+        return (env_settings, init_settings)
+
+    @property
+    def index_path(self) -> Path:
+        """The embedded index file: ``index.path`` or ``<home>/index.sqlite``."""
+        return Path(self.index.path).expanduser() if self.index.path else self.home / "index.sqlite"
+
+    @property
+    def registry_path(self) -> Path:
+        """The document registry / crawl frontier: ``<home>/registry.sqlite``."""
+        return self.home / "registry.sqlite"
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve_paths(data: dict, relative_to: Path) -> dict:
+    """Make relative file paths in a settings file relative to that file's folder."""
+    data = dict(data)
+    for key in ("sources_file", "taxonomy_file", "home"):
+        if isinstance(data.get(key), str):
+            path = Path(data[key]).expanduser()
+            data[key] = str(path if path.is_absolute() else (relative_to / path))
+    return data
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load settings: packaged defaults < ``config_file`` < environment < ``overrides``.
+
+    Args:
+        config_file: optional YAML file with any subset of the settings.
+        overrides: values that win over everything (used by tests and the demo).
+    Raises:
+        ConfigError: naming the file (or ``environment``), the field and the problem.
+    """
+    layers: list[tuple[Path, dict]] = [(DEFAULT_SETTINGS_FILE, read_yaml(DEFAULT_SETTINGS_FILE))]
+    if config_file is not None:
+        path = Path(config_file).expanduser().resolve()
+        layers.append((path, _resolve_paths(read_yaml(path), path.parent)))
+    merged: dict = {}
+    for path, data in layers:
+        try:  # validate each file alone so an error names the file that holds it
+            _FileOnly.model_validate(data)
+        except ValidationError as exc:
+            raise describe_validation_error(str(path), exc) from None
+        merged = _merge(merged, data)
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        raise describe_validation_error("environment (EVIDENCE_HUB_* variables)", exc) from None
+    if overrides:
+        try:
+            settings = Settings(**_merge(settings.model_dump(), overrides))
+        except ValidationError as exc:
+            raise describe_validation_error("overrides", exc) from None
+    settings.home = settings.home.expanduser()
+    return settings
+
+
+class _FileOnly(BaseModel):
+    """Settings as read from one file, without environment variables."""
+
+    model_config = ConfigDict(extra="forbid")
+    home: Path | None = None
+    sources_file: Path | None = None
+    taxonomy_file: Path | None = None
+    index: IndexSettings | None = None
+    embedding: EmbeddingSettings | None = None
+    chunking: ChunkingSettings | None = None
+    fetch: FetchSettings | None = None
+    extraction: ExtractionSettings | None = None
+    classification: ClassificationSettings | None = None
+
+
+__all__ = ["Settings", "load_settings", "ConfigError", "DEFAULT_HOME", "CONFIG_DIR"]

@@ -1,0 +1,125 @@
+"""The source catalogue (``config/sources.yaml``): where evidence is crawled from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from config.errors import ConfigError, describe_validation_error, read_yaml
+
+SourceKind = Literal["sitemap", "feed", "urls", "directory"]
+
+
+class Schedule(BaseModel):
+    """When a source is crawled: exactly one of a cron expression or an interval."""
+
+    model_config = ConfigDict(extra="forbid")
+    cron: str | None = None
+    interval: timedelta | None = Field(None, description="ISO 8601 duration such as P1D or PT6H")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Schedule":
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give exactly one of 'cron' or 'interval'")
+        if self.interval is not None and self.interval.total_seconds() < 60:
+            raise ValueError("interval must be at least one minute")
+        return self
+
+
+class SourceLimits(BaseModel):
+    """Per-source limits."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_documents: int = Field(500, ge=1)
+
+
+class Source(BaseModel):
+    """One source: a sitemap, an RSS/Atom feed, a list of URLs or a local folder.
+
+    ``allowed_domains`` are hosts whose subdomains are allowed too; when empty, the hosts of
+    ``url``/``urls`` are used. Raises pydantic's ``ValidationError`` for a wrong combination
+    (e.g. a feed without ``url``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)
+    kind: SourceKind
+    url: str | None = None
+    urls: list[str] = Field(default_factory=list)
+    path: Path | None = None
+    publisher: str | None = None
+    allowed_domains: list[str] = Field(default_factory=list)
+    schedule: Schedule | None = None
+    limits: SourceLimits = SourceLimits()
+    enabled: bool = True
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> "Source":
+        if self.kind in ("sitemap", "feed"):
+            if not self.url:
+                raise ValueError(f"a {self.kind} source needs 'url'")
+            _check_http(self.url)
+        elif self.kind == "urls":
+            if not self.urls:
+                raise ValueError("a urls source needs a non-empty 'urls' list")
+            for item in self.urls:
+                _check_http(item)
+        elif self.kind == "directory" and self.path is None:
+            raise ValueError("a directory source needs 'path'")
+        if not self.allowed_domains and self.kind != "directory":
+            seeds = [self.url] if self.url else self.urls
+            self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in seeds} - {""})
+        self.allowed_domains = [d.lower().lstrip(".") for d in self.allowed_domains]
+        return self
+
+    def allows_host(self, host: str | None) -> bool:
+        """True when ``host`` equals an allowed domain or is a subdomain of one."""
+        if self.kind == "directory":
+            return True
+        host = (host or "").lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+
+def _check_http(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+
+
+class SourceCatalogue(BaseModel):
+    """The whole ``sources.yaml``: a list of sources with unique names."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[Source] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "SourceCatalogue":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return self
+
+
+def load_sources(path: Path | str) -> list[Source]:
+    """Load and validate a source catalogue.
+
+    Raises:
+        ConfigError: naming the file, the entry (``sources.3.url``) and the problem.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        catalogue = SourceCatalogue.model_validate(data)
+    except ValidationError as exc:
+        raise describe_validation_error(str(path), exc) from None
+    for source in catalogue.sources:
+        if source.path is not None and not source.path.is_absolute():
+            source.path = (path.parent / source.path).resolve()
+    return catalogue.sources

@@ -1,0 +1,1 @@
+"""Discovery and fetching: sources -> URLs -> bytes, politely and safely (Scrapy's shape)."""

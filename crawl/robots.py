@@ -1,0 +1,75 @@
+"""robots.txt per host, parsed by Protego and cached for the run (RFC 9309 semantics)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+
+@dataclass(frozen=True)
+class RobotsAnswer:
+    """Fetched robots.txt outcome: HTTP status (0 when unreachable) and body text."""
+
+    status: int
+    text: str
+
+
+class RobotsPolicy:
+    """Answers ``can_fetch(url)`` and ``crawl_delay(host)`` for a user agent.
+
+    RFC 9309: a 4xx robots.txt means allow all; 5xx or unreachable means disallow all.
+    ``fetch_robots`` is called once per scheme+host and must return a :class:`RobotsAnswer`.
+    """
+
+    def __init__(self, user_agent: str, fetch_robots: Callable[[str], RobotsAnswer]):
+        self.user_agent = user_agent
+        self._fetch = fetch_robots
+        self._cache: dict[str, tuple[str, Protego | None]] = {}
+        self._lock = threading.Lock()
+
+    def _policy(self, url: str) -> tuple[str, Protego | None]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            if origin in self._cache:
+                return self._cache[origin]
+        answer = self._fetch(origin + "/robots.txt")
+        if 200 <= answer.status < 300:
+            entry = ("parsed", Protego.parse(answer.text.lstrip("\ufeff")))
+        elif 400 <= answer.status < 500:
+            entry = ("allow_all", None)
+        else:
+            entry = ("disallow_all", None)
+        with self._lock:
+            self._cache[origin] = entry
+        return entry
+
+    def can_fetch(self, url: str) -> tuple[bool, str]:
+        """(allowed, reason). ``file:`` URLs are always allowed."""
+        if url.startswith("file:"):
+            return True, ""
+        state, parser = self._policy(url)
+        if state == "allow_all":
+            return True, ""
+        if state == "disallow_all":
+            return False, "robots.txt unreachable or server error (RFC 9309: disallow all)"
+        if parser.can_fetch(url, self.user_agent):
+            return True, ""
+        return False, "disallowed by robots.txt"
+
+    def crawl_delay(self, url: str) -> float | None:
+        """Crawl-delay in seconds for the host of ``url``, if robots.txt sets one."""
+        state, parser = self._policy(url)
+        if parser is None:
+            return None
+        delay = parser.crawl_delay(self.user_agent)
+        return float(delay) if delay is not None else None
+
+    def sitemaps(self, url: str) -> list[str]:
+        """Sitemap URLs listed in the host's robots.txt."""
+        state, parser = self._policy(url)
+        return list(parser.sitemaps) if parser is not None else []

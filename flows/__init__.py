@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. Stages live in crawl/, extractors/, classify/, index/."""

@@ -1,0 +1,110 @@
+"""The ingestion flow: discover -> fetch+extract (threads, worker processes) -> index (one writer).
+
+Thin by design: every step is a function in flows/steps.py or a stage package; this module
+declares tasks, concurrency and run records only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from config.settings import Settings
+from config.sources import Source
+from core.models import DiscoveredURL, Failure, RunSummary, utcnow
+from crawl.discovery import DiscoveryError, discover
+from crawl.fetch import FetchError
+from flows.context import HubContext
+from flows.steps import Outcome, fetch_and_extract, index_document
+
+
+@task(name="discover", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def discover_task(ctx: HubContext, source: Source) -> list[DiscoveredURL]:
+    """URLs of one source (retried once: a sitemap or feed may be briefly unavailable)."""
+    fetch = lambda url: ctx.fetcher.get(url, allow_host=source.allows_host)  # noqa: E731
+    return discover(source, fetch)
+
+
+@task(name="fetch-extract", cache_policy=NO_CACHE)
+def fetch_extract_task(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
+    """Fetch and extract one URL (retries are inside the fetcher, where the failure happens)."""
+    return fetch_and_extract(ctx, source, item)
+
+
+@task(name="index", cache_policy=NO_CACHE)
+def index_task(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome:
+    """Chunk, embed, classify and load one extracted document."""
+    return index_document(ctx, source, outcome)
+
+
+def _count(summary: RunSummary, outcome: Outcome) -> None:
+    summary.fetched += int(outcome.fetched)
+    if outcome.state == "unchanged":
+        summary.unchanged += 1
+    elif outcome.state == "duplicate":
+        summary.duplicates += 1
+    elif outcome.state == "skipped":
+        summary.skipped += 1
+        summary.failures.append(Failure(url=outcome.url, stage="robots" if "robots" in (outcome.reason or "")
+                                        else "discover", reason=outcome.reason or "skipped"))
+    elif outcome.state == "failed" and outcome.failure is not None:
+        summary.add_failure(outcome.failure)
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=console is None or not console.is_terminal,
+                    transient=False)
+
+
+@flow(name="ingest", validate_parameters=False, log_prints=False)
+def ingest_flow(sources: list[Source], settings: Settings, console: Console | None = None) -> RunSummary:
+    """Ingest ``sources`` into the index chosen by ``settings``; returns the run summary.
+
+    A failure of one document (or of one source's discovery) is recorded and the run goes on.
+    """
+    ctx = HubContext(settings)
+    summary = RunSummary(sources=[s.name for s in sources])
+    run_id = uuid.uuid4().hex
+    ctx.registry.start_run(run_id, summary.sources)
+    state = "failed"
+    try:
+        with _progress(console) as progress:
+            for source in sources:
+                try:
+                    items = discover_task(ctx, source)
+                except (DiscoveryError, FetchError, OSError) as exc:
+                    reason = getattr(exc, "reason", None) or str(exc)
+                    summary.add_failure(Failure(url=source.url or str(source.path or source.name),
+                                                stage="discover", reason=f"source {source.name}: {reason}"))
+                    continue
+                items = items[: source.limits.max_documents]
+                summary.discovered += len(items)
+                bar = progress.add_task(source.name, total=len(items))
+                futures = [fetch_extract_task.submit(ctx, source, item) for item in items]
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    if outcome.state == "extracted":
+                        summary.extracted += 1
+                        outcome = index_task(ctx, source, outcome)
+                        summary.indexed += int(outcome.state == "indexed")
+                    _count(summary, outcome)
+                    progress.advance(bar)
+        state = "completed"
+    finally:
+        summary.finished_at = utcnow()
+        ctx.registry.finish_run(run_id, summary, state)
+        ctx.close()
+    return summary
+
+
+def run_ingest(sources: list[Source], settings: Settings, console: Console | None = None) -> RunSummary:
+    """Run :func:`ingest_flow` with ``settings.fetch.concurrency`` worker threads."""
+    runner = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
+    return ingest_flow.with_options(task_runner=runner)(sources, settings, console)

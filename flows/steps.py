@@ -1,0 +1,147 @@
+"""The per-document steps of ingestion, each a plain function over a HubContext.
+
+``fetch_and_extract`` covers robots -> fetch -> change detection -> dedupe -> extract and runs in
+worker threads; ``index_document`` covers chunk -> embed -> classify -> load and runs in one
+thread (the index has one writer). Both return an :class:`Outcome`; neither raises for a bad
+document: the reason is recorded instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from config.sources import Source
+from core.models import (
+    DiscoveredURL, ExtractedDocument, Failure, FieldProvenance, IndexedDocument, content_hash, document_id,
+)
+from crawl.fetch import FetchError
+from crawl.urls import file_name_of, host_of
+from extractors.base import ExtractionError
+from flows.context import HubContext
+from index.chunking import chunk_pages
+
+OutcomeState = Literal["extracted", "unchanged", "duplicate", "skipped", "failed", "indexed"]
+
+
+@dataclass
+class Outcome:
+    """What happened to one URL in a run."""
+
+    url: str
+    doc_id: str
+    state: OutcomeState
+    fetched: bool = False
+    failure: Failure | None = None
+    extracted: ExtractedDocument | None = None
+    content_hash: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    final_url: str | None = None
+    reason: str | None = None
+
+
+def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = False) -> Outcome:
+    return Outcome(url=url, doc_id=doc_id, state="failed", fetched=fetched,
+                   failure=Failure(url=url, stage=stage, reason=reason))
+
+
+def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
+    """Fetch one discovered URL and extract it unless unchanged, duplicate or not allowed."""
+    url = item.url
+    doc_id = document_id(url)
+    registry = ctx.registry
+    registry.enqueue(source.name, url, doc_id)
+    record = registry.get(url)
+    if not url.startswith("file:"):
+        if not source.allows_host(host_of(url)):
+            registry.mark(url, "skipped", stage="discover", reason="host outside the source's allowed domains")
+            return Outcome(url=url, doc_id=doc_id, state="skipped", reason="host outside allowed domains")
+        if ctx.settings.fetch.obey_robots:
+            allowed, why = ctx.robots.can_fetch(url)
+            if not allowed:
+                registry.mark(url, "skipped", stage="robots", reason=why)
+                return Outcome(url=url, doc_id=doc_id, state="skipped", reason=why)
+    known = record is not None and record.state == "indexed"
+    try:
+        result = ctx.fetcher.get(url, etag=record.etag if known else None,
+                                 last_modified=record.last_modified if known else None,
+                                 allow_host=source.allows_host)
+    except FetchError as exc:
+        registry.mark(url, "failed", stage="fetch", reason=exc.reason)
+        return _failed(url, doc_id, "fetch", exc.reason)
+    registry.mark_fetched(url, etag=result.etag, last_modified=result.last_modified)
+    if result.not_modified:
+        return Outcome(url=url, doc_id=doc_id, state="unchanged", fetched=True)
+    digest = content_hash(result.content)
+    common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
+                  last_modified=result.last_modified, final_url=result.final_url)
+    if (known and record.content_hash == digest) or ctx.index.content_hash_of(doc_id) == digest:
+        registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
+        return Outcome(state="unchanged", **common)
+    twin = registry.indexed_with_hash(digest, other_than=url)
+    if twin is not None:
+        reason = f"same content as {twin.url}"
+        registry.mark(url, "duplicate", stage="dedupe", reason=reason)
+        return Outcome(state="duplicate", reason=reason, **common)
+    try:
+        future = ctx.extraction_pool.submit(result.content, url=url, content_type=result.content_type)
+        extracted = ctx.extraction_pool.result(future)
+    except ExtractionError as exc:
+        registry.mark(url, "failed", stage="extract", reason=str(exc))
+        return _failed(url, doc_id, "extract", str(exc), fetched=True)
+    minimum = ctx.settings.extraction.min_words
+    if extracted.word_count < minimum:
+        reason = f"only {extracted.word_count} words of text (minimum {minimum}); nothing worth indexing"
+        registry.mark(url, "failed", stage="extract", reason=reason)
+        return _failed(url, doc_id, "extract", reason, fetched=True)
+    return Outcome(state="extracted", extracted=extracted, **common)
+
+
+def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
+    """The index record for an extracted outcome (metadata fallbacks recorded in provenance)."""
+    extracted = outcome.extracted
+    provenance = dict(extracted.provenance)
+    title = extracted.title
+    if not title:
+        title = file_name_of(outcome.url)
+        provenance["title"] = FieldProvenance(source="url_file_name", confidence=0.2)
+    publisher = extracted.publisher
+    if not publisher and source.publisher:
+        publisher = source.publisher
+        provenance["publisher"] = FieldProvenance(source="source_config", confidence=0.9)
+    urls = [outcome.url] + [u for u in (outcome.final_url, extracted.canonical_url) if u and u != outcome.url]
+    return IndexedDocument(
+        id=outcome.doc_id, url=outcome.url, source=source.name, urls=list(dict.fromkeys(urls)),
+        content_hash=outcome.content_hash, title=title, authors=extracted.authors, publisher=publisher,
+        published_date=extracted.published_date, language=extracted.language, doc_type=extracted.doc_type,
+        page_count=extracted.page_count, word_count=extracted.word_count, text=extracted.text,
+        provenance=provenance, quality=extracted.quality,
+    )
+
+
+def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome:
+    """Chunk, embed, classify and load an extracted document; then mark it indexed."""
+    try:
+        doc = build_document(source, outcome)
+        chunks = chunk_pages(outcome.extracted.pages, max_words=ctx.settings.chunking.max_words,
+                             overlap_words=ctx.settings.chunking.overlap_words)
+        vectors = ctx.embedder.encode([c.text for c in chunks])
+        title_vector = ctx.embedder.encode([doc.title])[0] if doc.title else None
+    except Exception as exc:  # noqa: BLE001 - one document's failure, recorded
+        reason = f"embedding failed: {exc.__class__.__name__}: {exc}"
+        ctx.registry.mark(outcome.url, "failed", stage="embed", reason=reason)
+        return _failed(outcome.url, outcome.doc_id, "embed", reason, fetched=True)
+    labels = ctx.classifier.classify([c.text for c in chunks], vectors)
+    doc.themes, doc.policy_areas = labels.themes, labels.policy_areas
+    try:
+        ctx.index.upsert(doc, chunks, vectors, title_vector)
+    except Exception as exc:  # noqa: BLE001
+        reason = f"index write failed: {exc.__class__.__name__}: {exc}"
+        ctx.registry.mark(outcome.url, "failed", stage="index", reason=reason)
+        return _failed(outcome.url, outcome.doc_id, "index", reason, fetched=True)
+    ctx.registry.mark_indexed(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
+                              last_modified=outcome.last_modified)
+    outcome.state = "indexed"
+    outcome.extracted = None
+    return outcome

