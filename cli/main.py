@@ -64,15 +64,19 @@ def adhoc_sources(directory: Optional[Path], sitemap: Optional[str], feed: Optio
     return found
 
 
+SUMMARY_FIELDS = ("discovered", "fetched", "not_modified", "unchanged", "duplicates", "extracted", "indexed",
+                  "skipped", "failed")
+
+
 def print_summary(summary) -> None:
     """Print a run summary and each failure with its URL and reason."""
     from rich.table import Table
 
-    table = Table(title="Run summary", show_header=True)
-    for name in ("discovered", "fetched", "unchanged", "duplicates", "extracted", "indexed", "skipped", "failed"):
-        table.add_column(name, justify="right")
-    table.add_row(*(str(getattr(summary, n)) for n in ("discovered", "fetched", "unchanged", "duplicates",
-                                                        "extracted", "indexed", "skipped", "failed")))
+    table = Table(title="Run summary", show_header=False)
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for name in SUMMARY_FIELDS:
+        table.add_row(name.replace("_", " "), str(getattr(summary, name)))
     console.print(table)
     if summary.failures:
         console.print("[bold]Not indexed, with reasons:[/bold]")

@@ -158,6 +158,7 @@ class RunSummary(BaseModel):
     sources: list[str] = Field(default_factory=list)
     discovered: int = 0
     fetched: int = 0
+    not_modified: int = 0
     unchanged: int = 0
     duplicates: int = 0
     extracted: int = 0

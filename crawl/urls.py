@@ -20,7 +20,7 @@ def canonical_url(url: str) -> str:
         raise ValueError("empty URL")
     if url.startswith("file:"):
         return url
-    cleaned = courlan.normalize_url(url, strict=True)
+    cleaned = courlan.normalize_url(url, strict=False)
     return _w3lib_canonicalize(cleaned, keep_fragments=False)
 
 

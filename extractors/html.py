@@ -18,7 +18,7 @@ from extractors.base import ExtractionError
 from extractors.doctype import guess_doc_type
 from extractors.text import detect_language, looks_like_mojibake, normalise_text
 
-SITE_SUFFIX_RE = re.compile(r"\s+[|\-–—:·]\s+[^|\-–—:·]{2,60}$")
+WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
 
 def decode_html(data: bytes, content_type: str = "") -> tuple[str, str, str]:
@@ -46,19 +46,60 @@ def decode_html(data: bytes, content_type: str = "") -> tuple[str, str, str]:
         return data.decode("utf-8"), "utf-8", "detected"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
     if best is None:
         return data.decode("cp1252", errors="replace"), "cp1252", "detected"
+    # Short texts are ambiguous between single-byte code pages; among near-equal candidates
+    # prefer the Western ones (the sources are mostly UK and European).
+    for match in results:
+        if match.encoding in WESTERN and match.chaos <= best.chaos + 0.1:
+            return str(match), match.encoding, "detected"
     return str(best), best.encoding, "detected"
 
 
-def _clean_title(title: str | None, site_name: str | None) -> str | None:
-    if not title:
-        return None
-    title = " ".join(title.split())
-    if site_name and title.endswith(site_name) and len(title) > len(site_name) + 5:
-        title = SITE_SUFFIX_RE.sub("", title) if SITE_SUFFIX_RE.search(title) else title
-    return title or None
+TITLE_SEPARATORS_RE = re.compile(r"\s+(?:[|\-–—·»›:]{1,2})\s+")
+META_TITLE_KEYS = ("citation_title", "dc.title", "dcterms.title", "og:title", "twitter:title")
+
+
+def _meta_content(soup: BeautifulSoup, key: str) -> str | None:
+    tag = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key}) \
+        or soup.find("meta", attrs={"name": re.compile(f"^{re.escape(key)}$", re.I)})
+    value = tag.get("content") if tag else None
+    return " ".join(value.split()) if value and value.strip() else None
+
+
+def _strip_site_name(title: str, site_names: set[str], headings: set[str]) -> str:
+    """Drop the site-name segment of "Page - Site" style titles."""
+    segments = [seg.strip() for seg in TITLE_SEPARATORS_RE.split(title) if seg.strip()]
+    if len(segments) == 1 and title.count("_") >= 2 and len(title.rsplit("_", 1)[-1]) <= 10:
+        segments = [seg.strip() for seg in title.split("_") if seg.strip()]  # "Title_Channel_Site"
+    if len(segments) < 2:
+        return title
+    for seg in segments:
+        if seg.casefold() in headings:
+            return seg
+    kept = [seg for seg in segments if seg.casefold() not in site_names]
+    if len(kept) == len(segments):
+        return title if len(segments) > 3 else max(segments, key=len)
+    return " - ".join(kept) if kept else title
+
+
+def choose_html_title(soup: BeautifulSoup, site_name: str | None, fallback: str | None) -> tuple[str | None, str]:
+    """Title of a page: scholarly/Dublin Core/OpenGraph meta, else ``<title>`` without the site
+    name, else the extractor's guess (trafilatura), else the first ``<h1>``. Returns (title, source)."""
+    site_names = {n.casefold() for n in (site_name, _meta_content(soup, "og:site_name"), "gov.uk") if n}
+    headings = {h.get_text(" ", strip=True).casefold() for h in soup.find_all(["h1", "h2"])[:10]}
+    for key in META_TITLE_KEYS:
+        value = _meta_content(soup, key)
+        if value:
+            return _strip_site_name(value, site_names, headings), f"meta_{key.replace(':', '_').replace('.', '_')}"
+    if soup.title and soup.title.get_text(strip=True):
+        return _strip_site_name(" ".join(soup.title.get_text().split()), site_names, headings), "html_title"
+    if fallback:
+        return fallback, "trafilatura_metadata"
+    h1 = soup.find("h1")
+    return (h1.get_text(" ", strip=True) or None, "h1") if h1 else (None, "")
 
 
 def _parse_iso_date(value: str | None) -> date | None:
@@ -100,12 +141,10 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
         raise ExtractionError("HTML page has no readable text")
 
     site_name = result.sitename if result is not None else None
-    title = _clean_title(result.title if result is not None else None, site_name)
+    title, title_source = choose_html_title(soup, site_name, result.title if result is not None else None)
     if title:
-        provenance["title"] = FieldProvenance(source="trafilatura_metadata", confidence=0.85)
-    elif soup.title and soup.title.string:
-        title = _clean_title(soup.title.string, site_name)
-        provenance["title"] = FieldProvenance(source="html_title", confidence=0.6)
+        confidence = 0.9 if title_source.startswith("meta_") else 0.75
+        provenance["title"] = FieldProvenance(source=title_source, confidence=confidence)
 
     authors = [a.strip() for a in (result.author or "").split(";") if a.strip()] if result is not None else []
     if authors:

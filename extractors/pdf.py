@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import statistics
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from pdfminer.high_level import extract_pages
@@ -22,7 +24,7 @@ from extractors.text import cid_ratio, detect_language, normalise_text
 
 JUNK_TITLE_RE = re.compile(
     r"^(microsoft (word|powerpoint|excel)\b|untitled|title|document\d*|slide \d+|powerpoint presentation|"
-    r"print|report|draft|template)|\.(docx?|pdf|pptx?|xlsx?|indd|rtf|odt|qxd|tex|dvi)\s*$|^[\d\W_]+$|"
+    r"print|report|draft|template)|template|proofread|\(\d{3}\)\s*$|^\d{6,}|\.(docx?|pdf|pptx?|xlsx?|indd|rtf|odt|qxd|qxp|tex|dvi|exe|tmp|ps|eps|pub|wpd|ai|fm)\s*$|^[\d\W_]+$|"
     r"^[A-Za-z0-9_-]+\.(doc|docx|pdf)$|^\s*$",
     re.I,
 )
@@ -61,38 +63,113 @@ def is_junk_title(title: str | None) -> bool:
     return not title or len(title) < 4 or bool(JUNK_TITLE_RE.search(title.strip()))
 
 
-def _line_size(line: LTTextLine) -> float:
-    sizes = [ch.size for ch in line if isinstance(ch, LTChar)]
-    return round(sum(sizes) / len(sizes), 1) if sizes else 0.0
+SALUTATION_RE = re.compile(r"^(dear|to|from|page \d+|date|ref|our ref|your ref)\b", re.I)
+DATE_LINE_RE = re.compile(r"^\d{1,2}(st|nd|rd|th)? \w+ \d{4}$|^\w+ \d{4}$|^\d{4}$")
 
 
-def layout_title(page: LTPage) -> str | None:
-    """Title from a first page's layout: the lines of the largest type in the top 60% of the page,
-    taken in reading order and joined (at most 300 characters)."""
-    lines = []
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    size: float
+    bold: bool
+    top: float
+    bottom: float
+    left: float
+
+
+def _lines(page: LTPage) -> list[_Line]:
+    found = []
     for box in page:
-        if isinstance(box, LTTextContainer):
-            for line in box:
-                if isinstance(line, LTTextLine):
-                    text = " ".join(line.get_text().split())
-                    if len(re.sub(r"\W", "", text)) >= 3 and "(cid:" not in text:
-                        lines.append((line, text, _line_size(line)))
-    top = [item for item in lines if item[0].y1 >= page.height * 0.4]
-    if not top:
-        top = lines
-    if not top:
+        if not isinstance(box, LTTextContainer):
+            continue
+        for line in box:
+            if not isinstance(line, LTTextLine):
+                continue
+            chars = [ch for ch in line if isinstance(ch, LTChar)]
+            text = " ".join(line.get_text().split())
+            if not chars or len(re.sub(r"\W", "", text)) < 3 or "(cid:" in text:
+                continue
+            bold = sum("bold" in ch.fontname.lower() or "black" in ch.fontname.lower() for ch in chars) / len(chars)
+            size = round(sum(ch.size for ch in chars) / len(chars), 1)
+            found.append(_Line(text, size, bold >= 0.5, line.y1, line.y0, line.x0))
+    return found
+
+
+def _block(lines: list[_Line], seed: _Line, *, same_style: bool) -> list[_Line]:
+    """Lines directly below ``seed`` in reading order that continue its block."""
+    ordered = sorted(lines, key=lambda item: (-round(item.top), item.left))
+    block = [seed]
+    for item in ordered[ordered.index(seed) + 1:]:
+        gap = block[-1].bottom - item.top
+        if gap > seed.size * 2.5:
+            break
+        if same_style and (abs(item.size - seed.size) > 0.6 or item.bold != seed.bold):
+            break
+        block.append(item)
+    return block
+
+
+def layout_title(page: LTPage, body_size: float | None = None) -> str | None:
+    """Title from a first page's layout (in the manner of GROBID's header model, by rules):
+    the block of the most prominent type (size, bold counted as 1.2x) in the top 65% of the page,
+    skipping dates and salutations, followed by a subtitle block set directly below it in
+    bold or larger-than-body type. None when no line stands out from the body text.
+    ``body_size`` is the document's body type size (default: the page's median line size)."""
+    lines = _lines(page)
+    if not lines:
         return None
-    biggest = max(size for _, _, size in top)
-    chosen = [item for item in top if item[2] >= biggest * 0.9]
-    chosen.sort(key=lambda item: (-round(item[0].y1), item[0].x0))
-    # keep only lines vertically close to the first chosen line (one title block)
-    block = [chosen[0]]
-    for item in chosen[1:]:
-        if block[-1][0].y0 - item[0].y1 < biggest * 2.5:
-            block.append(item)
-    title = " ".join(text for _, text, _ in block)
-    title = normalise_text(title)
+    body = body_size or statistics.median(line.size for line in lines)
+    weight = lambda line: line.size * (1.2 if line.bold else 1.0)  # noqa: E731
+    candidates = [line for line in lines if line.top >= page.height * 0.35
+                  and not SALUTATION_RE.match(line.text) and not DATE_LINE_RE.match(line.text)]
+    if not candidates:
+        return None
+    seed_weight = max(weight(line) for line in candidates)
+    if seed_weight <= body * 1.05:
+        return None
+    seed = sorted((line for line in candidates if weight(line) >= seed_weight * 0.97),
+                  key=lambda item: (-round(item.top), item.left))[0]
+    title_block = _block(lines, seed, same_style=True)
+    parts = [" ".join(line.text for line in title_block)]
+    rest = sorted(lines, key=lambda item: (-round(item.top), item.left))
+    after = [line for line in rest if line.top < title_block[-1].bottom]
+    if after:
+        follower = after[0]
+        close = title_block[-1].bottom - follower.top <= seed.size * 2.5
+        prominent = (follower.bold or follower.size > body * 1.15) and follower.size >= seed.size * 0.3
+        is_date = bool(DATE_LINE_RE.match(follower.text))
+        generic = len(parts[0].split()) <= 2  # "Newsletter", "Annual report": the date qualifies it
+        if close and prominent and (not is_date or generic):
+            subtitle = " ".join(line.text for line in _block(lines, follower, same_style=True))
+            if len(subtitle.split()) <= 25:
+                parts.append(subtitle)
+    title = normalise_text(": ".join(parts)).replace("\n", " ")
     return title[:300] or None
+
+
+def title_supported_by_page(title: str, page_text: str) -> bool:
+    """True when most (>= 70%) of the title's words appear on the page (metadata check)."""
+    words = re.findall(r"\w+", title.lower())
+    if not words:
+        return False
+    present = set(re.findall(r"\w+", page_text.lower()))
+    return sum(word in present for word in words) / len(words) >= 0.7
+
+
+def choose_pdf_title(meta: str | None, layout: str | None, first_pages_text: str) -> tuple[str | None, str, float]:
+    """Pick the title: the Info title when it is not junk and the first pages bear it out, else
+    the layout title, else a plausible Info title. Returns (title, provenance source, confidence)."""
+    usable_meta = meta if meta and not is_junk_title(meta) else None
+    if usable_meta and title_supported_by_page(usable_meta, first_pages_text):
+        meta_words = set(re.findall(r"\w+", usable_meta.lower()))
+        if layout and meta_words < set(re.findall(r"\w+", layout.lower())):
+            return layout, "pdf_first_page_layout", 0.9  # the page shows the fuller title
+        return usable_meta, "pdf_info", 0.9
+    if layout:
+        return layout, "pdf_first_page_layout", 0.7
+    if usable_meta:
+        return usable_meta, "pdf_info_unverified", 0.4
+    return None, "", 0.0
 
 
 def _page_text(page: LTPage) -> str:
@@ -122,10 +199,13 @@ def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
 
     raw_pages: list[str] = []
     first_page: LTPage | None = None
+    sizes: list[float] = []
     try:
         for page in extract_pages(io.BytesIO(data), password="", laparams=LAParams()):
             if first_page is None:
                 first_page = page
+            if len(raw_pages) < 4:
+                sizes.extend(line.size for line in _lines(page))
             raw_pages.append(_page_text(page))
     except PDFPasswordIncorrect:
         raise ExtractionError("encrypted PDF: it needs a password to open") from None
@@ -147,15 +227,12 @@ def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
         raise ExtractionError(f"PDF has no text layer ({len(raw_pages)} pages; scanned image?); OCR is not enabled")
 
     provenance: dict[str, FieldProvenance] = {"text": FieldProvenance(source="pdfminer_layout", confidence=0.8)}
-    meta_title = _info_text(info, "Title")
-    title = None
-    if meta_title and not is_junk_title(meta_title):
-        title = meta_title
-        provenance["title"] = FieldProvenance(source="pdf_info", confidence=0.8)
-    elif first_page is not None:
-        title = layout_title(first_page)
-        if title:
-            provenance["title"] = FieldProvenance(source="pdf_first_page_layout", confidence=0.6)
+    title, title_source, confidence = choose_pdf_title(
+        _info_text(info, "Title"),
+        layout_title(first_page, statistics.median(sizes) if sizes else None) if first_page is not None else None,
+        " ".join(p.text for p in pages[:2]))
+    if title:
+        provenance["title"] = FieldProvenance(source=title_source, confidence=confidence)
     author = _info_text(info, "Author")
     authors = [a.strip() for a in re.split(r";|\band\b|,(?=\s*[A-Z][a-z]+\s)", author or "") if a.strip()] \
         if author and not is_junk_title(author + " x") else []

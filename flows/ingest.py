@@ -45,6 +45,7 @@ def index_task(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome:
 
 def _count(summary: RunSummary, outcome: Outcome) -> None:
     summary.fetched += int(outcome.fetched)
+    summary.not_modified += int(outcome.not_modified)
     if outcome.state == "unchanged":
         summary.unchanged += 1
     elif outcome.state == "duplicate":

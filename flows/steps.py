@@ -32,6 +32,7 @@ class Outcome:
     doc_id: str
     state: OutcomeState
     fetched: bool = False
+    not_modified: bool = False
     failure: Failure | None = None
     extracted: ExtractedDocument | None = None
     content_hash: str | None = None
@@ -72,7 +73,7 @@ def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> O
         return _failed(url, doc_id, "fetch", exc.reason)
     registry.mark_fetched(url, etag=result.etag, last_modified=result.last_modified)
     if result.not_modified:
-        return Outcome(url=url, doc_id=doc_id, state="unchanged", fetched=True)
+        return Outcome(url=url, doc_id=doc_id, state="unchanged", not_modified=True)
     digest = content_hash(result.content)
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
                   last_modified=result.last_modified, final_url=result.final_url)

@@ -1,0 +1,133 @@
+"""Chunking, the query language, RRF and the embedded index with the real embedding model."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import numpy as np
+import pytest
+
+from core.models import Chunk, IndexedDocument, LabelScore, Page
+from index.chunking import chunk_pages
+from index.embedded import EmbeddedIndex, IndexMismatch
+from index.query import SearchFilters, SearchQuery, reciprocal_rank_fusion, to_fts5_query
+
+
+def test_chunks_keep_pages_and_overlap():
+    pages = [Page(number=1, text=" ".join(f"w{i}" for i in range(25))), Page(number=2, text="a b c")]
+    chunks = chunk_pages(pages, max_words=10, overlap_words=2)
+    assert [c.page for c in chunks] == [1, 1, 1, 2]
+    assert chunks[0].text.split()[-2:] == chunks[1].text.split()[:2]
+    assert [c.ordinal for c in chunks] == [0, 1, 2, 3]
+    assert chunks[2].text.split()[-1] == "w24"
+    with pytest.raises(ValueError):
+        chunk_pages(pages, max_words=5, overlap_words=5)
+
+
+def test_fts5_translation():
+    assert to_fts5_query("family hubs") == '"family" OR "hubs"'
+    assert to_fts5_query('"pooled budget" AND health') == '"pooled budget" AND "health"'
+    assert to_fts5_query("collab* NOT police") == '"collab"* NOT "police"'
+    assert to_fts5_query("post-16 (skills)") == '"post 16" OR "skills"'
+    assert to_fts5_query("AND OR ---") is None
+
+
+def test_reciprocal_rank_fusion_prefers_agreement():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]], k=60)
+    assert [d for d, _ in fused] == ["b", "a", "c"]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+DOCS = [
+    ("d1", "Family hubs: a partnership evaluation", "Family hubs bring health visitors, early help and "
+     "voluntary groups under one roof. The evaluation found families used more services.", "P1", 2023, "Alpha"),
+    ("d2", "Violence reduction partnerships", "Police, schools and youth workers share data to prevent "
+     "knife crime. The partnership board meets monthly.", "P7", 2021, "Beta"),
+    ("d3", "Hospital discharge and social care", "Integrated discharge teams move older patients home "
+     "faster with social workers on the ward.", "P2", 2024, "Alpha"),
+]
+
+
+@pytest.fixture()
+def index(tmp_path, embedder):
+    idx = EmbeddedIndex(tmp_path / "index.sqlite", embedder.dimension)
+    for doc_id, title, text, area, year, publisher in DOCS:
+        chunks = [Chunk(ordinal=0, text=text, page=1)]
+        doc = IndexedDocument(id=doc_id, url=f"http://h/{doc_id}", source="s", content_hash=doc_id, title=title,
+                              text=text, publisher=publisher, published_date=date(year, 1, 1),
+                              policy_areas=[LabelScore(id=area, label=area, score=0.7)], language="en")
+        idx.upsert(doc, chunks, embedder.encode([text]), embedder.encode([title])[0])
+    yield idx
+    idx.close()
+
+
+def _ids(index, embedder, text, mode="hybrid", **filters):
+    query = SearchQuery(text=text, mode=mode, filters=SearchFilters(**filters))
+    return [h.id for h in index.search(query, embedder.encode([text])[0]).hits]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_each_mode_finds_the_right_document(index, embedder, mode):
+    assert _ids(index, embedder, "knife crime prevention", mode)[0] == "d2"
+    assert _ids(index, embedder, "Hospital discharge and social care", mode)[0] == "d3"
+
+
+def test_filters_policy_area_year_publisher(index, embedder):
+    assert _ids(index, embedder, "partnership", policy_area="P7") == ["d2"]
+    assert set(_ids(index, embedder, "partnership", mode="semantic", publisher="alpha")) == {"d1", "d3"}
+    assert _ids(index, embedder, "partnership", year_from=2022, year_to=2023) == ["d1"]
+
+
+def test_bm25_snippet_highlights_and_phrase(index, embedder):
+    response = index.search(SearchQuery(text='"social workers"', mode="bm25"))
+    assert [h.id for h in response.hits] == ["d3"]
+    assert "with <mark>social workers</mark> on the ward" in response.hits[0].snippet
+    assert response.hits[0].page == 1
+
+
+def test_title_weighs_more_than_body(index, embedder):
+    # "partnership" is in d1's title and d2's body; the title match ranks first
+    hits = index.search(SearchQuery(text="evaluation", mode="bm25")).hits
+    assert hits[0].id == "d1"
+
+
+def test_upsert_replaces_never_duplicates_and_delete(index, embedder):
+    before = index.chunk_count()
+    doc = index.get("d1")
+    chunks, vectors = index.chunks_of("d1")
+    index.upsert(doc, chunks, vectors)
+    assert index.count() == 3 and index.chunk_count() == before
+    assert index.delete("d1") is True and index.delete("d1") is False
+    assert index.count() == 2
+    assert "d1" not in _ids(index, embedder, "family hubs", "bm25")
+    assert "d1" not in _ids(index, embedder, "family hubs", "semantic")
+
+
+def test_committed_data_survives_reopen_and_dimension_is_checked(index, tmp_path, embedder):
+    index.close()
+    reopened = EmbeddedIndex(tmp_path / "index.sqlite", embedder.dimension)
+    assert reopened.count() == 3
+    reopened.close()
+    with pytest.raises(IndexMismatch, match="384-dimensional"):
+        EmbeddedIndex(tmp_path / "index.sqlite", 768)
+
+
+def test_shape_mismatch_is_refused(index):
+    doc = index.get("d2")
+    with pytest.raises(ValueError, match="vectors shape"):
+        index.upsert(doc, [Chunk(ordinal=0, text="x")], np.zeros((2, index.dimension), np.float32))
+    assert index.count() == 3  # nothing half-written
+
+
+def test_query_validation():
+    with pytest.raises(ValueError):
+        SearchQuery(text="   ")
+    with pytest.raises(ValueError):
+        SearchQuery(text="x", mode="fuzzy")
+
+
+def test_concurrent_reader_sees_committed_state(index, tmp_path):
+    reader = sqlite3.connect(tmp_path / "index.sqlite")
+    assert reader.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 3
+    reader.close()
