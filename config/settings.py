@@ -92,7 +92,7 @@ class FetchSettings(_Strict):
 class ExtractionSettings(_Strict):
     """Extraction runs in worker processes that are killed past these limits."""
 
-    timeout_s: float = Field(60.0, gt=0, description="Per-document extraction deadline, seconds")
+    timeout_s: float = Field(300.0, gt=0, description="Per-document extraction deadline, seconds")
     memory_mb: int = Field(2048, ge=256, description="Address-space limit per worker, MiB")
     workers: int = Field(2, ge=1, le=64)
     min_words: int = Field(20, ge=0, description="Fewer words than this: recorded as failure")

@@ -18,13 +18,13 @@ import numpy as np
 from core.models import Chunk, IndexedDocument
 from index.query import (
     LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, query_terms,
-    reciprocal_rank_fusion, to_fts5_query,
+    reciprocal_rank_fusion, title_key, to_fts5_query,
 )
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-  id TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT NOT NULL, title TEXT, publisher TEXT,
+  id TEXT PRIMARY KEY, url TEXT NOT NULL, source TEXT NOT NULL, title TEXT, title_key TEXT, publisher TEXT,
   published_date TEXT, year INTEGER, language TEXT, doc_type TEXT, content_hash TEXT NOT NULL,
   indexed_at TEXT NOT NULL, data TEXT NOT NULL
 );
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS labels (
   PRIMARY KEY (doc_id, kind, label_id)
 );
 CREATE INDEX IF NOT EXISTS labels_label ON labels(kind, label_id);
+CREATE INDEX IF NOT EXISTS documents_title_key ON documents(title_key);
 CREATE TABLE IF NOT EXISTS chunks (
   id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER,
   text TEXT NOT NULL, vector BLOB NOT NULL
@@ -109,9 +110,9 @@ class EmbeddedIndex:
             self._delete_rows(doc.id)
             year = doc.published_date.year if doc.published_date else None
             self._db.execute(
-                "INSERT INTO documents(id, url, source, title, publisher, published_date, year, language, doc_type, "
-                "content_hash, indexed_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.id, doc.url, doc.source, doc.title, doc.publisher,
+                "INSERT INTO documents(id, url, source, title, title_key, publisher, published_date, year, language, "
+                "doc_type, content_hash, indexed_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.id, doc.url, doc.source, doc.title, title_key(doc.title or ""), doc.publisher,
                  doc.published_date.isoformat() if doc.published_date else None, year, doc.language,
                  doc.doc_type, doc.content_hash, doc.indexed_at.isoformat(), doc.model_dump_json()),
             )
@@ -283,12 +284,30 @@ class EmbeddedIndex:
             ranked = [(d, s) for d, s, _ in semantic]
         else:
             ranked = reciprocal_rank_fusion([[d for d, *_ in bm25], [d for d, *_ in semantic]])
+        if query.mode != "semantic":
+            ranked = self._exact_title_first(query, ranked)
         page_of_bm25 = {d: (p, snip) for d, _, p, snip in bm25}
         chunk_of_semantic = {d: cid for d, _, cid in semantic}
         window = ranked[query.offset: query.offset + query.limit]
         hits = [self._hit(doc_id, score, page_of_bm25.get(doc_id), chunk_of_semantic.get(doc_id), terms)
                 for doc_id, score in window]
         return SearchResponse(query=query, total=len(ranked), hits=[h for h in hits if h is not None])
+
+    def _exact_title_first(self, query: SearchQuery, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Documents whose whole title equals the query go first (the keyword sub-field match of
+        search engines: ``title.keyword`` boosted), in their existing order."""
+        key = title_key(query.text)
+        if not key:
+            return ranked
+        where, args = self._filter_sql(query.filters)
+        sql = "SELECT d.id FROM documents d WHERE d.title_key = ?" + (f" AND {where}" if where else "")
+        exact = {r[0] for r in self._db.execute(sql, [key, *args])}
+        if not exact:
+            return ranked
+        top = max((score for _, score in ranked), default=0.0)
+        known = {d for d, _ in ranked}
+        first = [(d, s) for d, s in ranked if d in exact] + [(d, top) for d in sorted(exact - known)]
+        return first + [(d, s) for d, s in ranked if d not in exact]
 
     def _hit(self, doc_id: str, score: float, bm25_hit, chunk_id, terms) -> SearchHit | None:
         doc = self.get(doc_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Literal
 
@@ -105,6 +106,11 @@ def to_fts5_query(text: str) -> str | None:
         parts.append(term)
         pending_operator = None
     return " ".join(parts) if parts else None
+
+
+def title_key(text: str) -> str:
+    """Normalised title for exact matching: NFKC, case-folded, punctuation removed, spaces single."""
+    return " ".join(WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def query_terms(text: str) -> list[str]:

@@ -1,0 +1,18 @@
+# The hub's image: the CLI, the flows and the packaged model. Build context: the repository root.
+FROM python:3.11-slim
+ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 EVIDENCE_HUB_HOME=/data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY core ./core
+COPY crawl ./crawl
+COPY extractors ./extractors
+COPY classify ./classify
+COPY index ./index
+COPY flows ./flows
+COPY cli ./cli
+COPY demo ./demo
+RUN pip install .
+VOLUME ["/data"]
+ENTRYPOINT ["evidence-hub"]
+CMD ["--help"]

@@ -1,0 +1,163 @@
+"""Pipeline benchmark: documents per second for each stage and end to end on the real corpus,
+with ratios against the plain libraries each stage wraps. A script, not a test.
+
+    python benchmarks/bench_pipeline.py [--corpus ../shared/corpus/docs] [--embed-sample 512] [--skip-e2e]
+
+Stages: fetch (hub Fetcher vs plain httpx, loopback, politeness off), extract (hub extractors vs
+plain pdfminer.six extract_text / trafilatura.extract), chunk, embed (hub Embedder vs plain
+SentenceTransformer.encode on the same passages), classify, index load, and the whole flow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from config import load_settings  # noqa: E402
+from config.sources import Source  # noqa: E402
+from core.models import IndexedDocument, content_hash, document_id  # noqa: E402
+from crawl.fetch import Fetcher  # noqa: E402
+from demo.server import StaticSite  # noqa: E402
+from extractors import ExtractionError, extract  # noqa: E402
+from index.chunking import chunk_pages  # noqa: E402
+
+console = Console()
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared/corpus/docs")
+    parser.add_argument("--embed-sample", type=int, default=512, help="passages for the embedding comparison")
+    parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end flow run")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        console.print(f"[red]corpus folder not found: {args.corpus}[/red] (pass --corpus)")
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="bench-hub-"))
+    settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0,
+                                                    "retries": 0})
+    rows: list[tuple[str, str, str, str]] = []
+
+    with StaticSite(args.corpus) as site:
+        urls = site.urls()
+        with Fetcher(settings.fetch) as fetcher:
+            results, hub_s = timed(lambda: [fetcher.get(u) for u in urls])
+        with httpx.Client() as client:
+            _, plain_s = timed(lambda: [client.get(u).content for u in urls])
+    n = len(urls)
+    rows.append(("fetch (loopback)", f"{n / hub_s:.1f} docs/s", f"{n / plain_s:.1f} docs/s (httpx)",
+                 f"{plain_s / hub_s:.2f}"))
+
+    bodies = [(r.final_url, r.content) for r in results]
+    extracted, failures = [], 0
+
+    def hub_extract():
+        nonlocal failures
+        for url, data in bodies:
+            try:
+                extracted.append((url, data, extract(data, url=url)))
+            except ExtractionError:
+                failures += 1
+
+    _, hub_s = timed(hub_extract)
+
+    def plain_extract():
+        import trafilatura
+        from pdfminer.high_level import extract_text
+
+        for url, data in bodies:
+            try:
+                if data[:1024].find(b"%PDF-") >= 0:
+                    import io
+                    extract_text(io.BytesIO(data))
+                else:
+                    trafilatura.extract(data)
+            except Exception:  # noqa: BLE001 - the plain library fails on the broken files
+                pass
+
+    _, plain_s = timed(plain_extract)
+    pages = sum(doc.page_count or 1 for _, _, doc in extracted)
+    rows.append(("extract", f"{n / hub_s:.2f} docs/s ({pages / hub_s:.1f} pages/s)",
+                 f"{n / plain_s:.2f} docs/s (pdfminer/trafilatura)", f"{plain_s / hub_s:.2f}"))
+
+    chunked, chunk_s = timed(lambda: [(url, data, doc, chunk_pages(doc.pages, max_words=settings.chunking.max_words,
+                                       overlap_words=settings.chunking.overlap_words)) for url, data, doc in extracted])
+    total_chunks = sum(len(c) for *_, c in chunked)
+    rows.append(("chunk", f"{len(chunked) / chunk_s:.0f} docs/s", f"{total_chunks} chunks", "-"))
+
+    from index.embedding import Embedder
+
+    embedder = Embedder(settings.embedding)
+    sample = [c.text for *_, chunks in chunked for c in chunks][: args.embed_sample]
+    embedder.encode(sample[:8])  # load and warm up
+    _, hub_s = timed(lambda: embedder.encode(sample))
+    _, plain_s = timed(lambda: embedder.model.encode(sample, batch_size=settings.embedding.batch_size))
+    per_doc = total_chunks / max(1, len(chunked))
+    rows.append(("embed", f"{len(sample) / hub_s:.1f} passages/s (≈{len(sample) / hub_s / per_doc:.2f} docs/s)",
+                 f"{len(sample) / plain_s:.1f} passages/s (SentenceTransformer)", f"{plain_s / hub_s:.2f}"))
+
+    from classify.zero_shot import ZeroShotClassifier
+    from config.taxonomy import load_taxonomy
+    from index.embedded import EmbeddedIndex
+
+    classifier = ZeroShotClassifier(load_taxonomy(settings.taxonomy_file), embedder, settings.classification)
+    small = [(u, d, doc, c[:40]) for u, d, doc, c in chunked]  # first 40 chunks a document keeps this short
+    vectors = [embedder.encode([x.text for x in c]) for *_, c in small]
+    _, classify_s = timed(lambda: [classifier.classify([x.text for x in c], v) for (*_, c), v in zip(small, vectors)])
+    rows.append(("classify", f"{len(small) / classify_s:.1f} docs/s", "-", "-"))
+
+    index = EmbeddedIndex(home / "bench-index.sqlite", embedder.dimension)
+
+    def load():
+        for (url, data, doc, chunks), v in zip(small, vectors):
+            record = IndexedDocument(id=document_id(url), url=url, source="bench", content_hash=content_hash(data),
+                                     title=doc.title, text=doc.text)
+            index.upsert(record, chunks, v)
+
+    _, load_s = timed(load)
+    rows.append(("index load", f"{len(small) / load_s:.1f} docs/s", f"{sum(len(c) for *_, c in small) / load_s:.0f} chunks/s", "-"))
+    index.close()
+
+    if not args.skip_e2e:
+        from flows.ingest import run_ingest
+
+        e2e_settings = load_settings(home=str(home / "e2e"), fetch={"allow_networks": ["127.0.0.1/32"],
+                                                                    "min_delay_s": 0.0})
+        with StaticSite(args.corpus) as site:
+            source = Source(name="bench", kind="sitemap", url=site.base_url + "/sitemap.xml")
+            summary, e2e_s = timed(lambda: run_ingest([source], e2e_settings))
+        rows.append(("end to end (flow)", f"{summary.discovered / e2e_s:.2f} docs/s",
+                     f"{summary.indexed} indexed, {summary.failed} failed in {e2e_s:.0f} s", "-"))
+
+    table = Table(title=f"Evidence Hub pipeline on {n} corpus documents ({failures} not extractable)")
+    for column in ("stage", "hub", "plain library", "hub / plain"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+                  f"chunks: {total_chunks}; embedding sample: {len(sample)} passages")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

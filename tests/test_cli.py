@@ -1,0 +1,95 @@
+"""The installed ``evidence-hub`` command, run as a user runs it (subprocesses, real files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demo.build import build_site
+from demo.content import POSTS, REPORTS
+
+EXE = Path(sys.executable).with_name("evidence-hub")
+
+
+def run(*args: str, home: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = os.environ | {"EVIDENCE_HUB_HOME": str(home), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"} | (env or {})
+    result = subprocess.run([str(EXE), *args], capture_output=True, text=True, env=environment, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli-hub")
+    site = tmp_path_factory.mktemp("downloads")
+    build_site(site)
+    result = run("ingest", "--directory", str(site), "--json", home=home)
+    return home, site, json.loads(result.stdout)
+
+
+def test_ingest_directory_summary_json(hub):
+    _, _, summary = hub
+    assert summary["indexed"] == summary["discovered"] == len(POSTS) + 2 * len(REPORTS) + 2
+    assert summary["failed"] == 0
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_search_json_has_exact_title_first(hub, mode):
+    home, _, _ = hub
+    title = REPORTS[1].title
+    out = json.loads(run("search", title, "--mode", mode, "--json", home=home).stdout)
+    first = out["results"][0]
+    assert set(first) >= {"id", "url", "title", "score", "themes", "policy_areas", "snippet"}
+    assert REPORTS[1].slug in first["url"]
+
+
+def test_search_prints_readable_results_and_filters(hub):
+    home, _, _ = hub
+    out = run("search", "loneliness older people", "--limit", "3", home=home).stdout
+    assert "1. " in out and "Northmoor" in out
+    out = json.loads(run("search", "partnership", "--year-from", "2030", "--json", home=home).stdout)
+    assert out["results"] == []
+
+
+def test_second_ingest_changes_nothing(hub):
+    home, site, first = hub
+    again = json.loads(run("ingest", "--directory", str(site), "--json", home=home).stdout)
+    assert again["indexed"] == 0 and again["unchanged"] == first["indexed"]
+
+
+def test_extract_json_and_failure(hub, tmp_path):
+    home, site, _ = hub
+    pdf = site / "reports" / f"{REPORTS[0].slug}.pdf"
+    out = json.loads(run("extract", str(pdf), "--json", home=home).stdout)
+    assert out["page_count"] >= 2 and out["provenance"]["title"]["source"] == "pdf_info"
+    assert out["published_date"] == REPORTS[0].published.isoformat()
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.7 truncated")
+    result = run("extract", str(bad), "--json", home=home, check=False)
+    assert result.returncode == 1 and "malformed PDF" in json.loads(result.stdout)["error"]
+
+
+def test_bad_configuration_exits_2_with_file_and_field(hub, tmp_path):
+    home, _, _ = hub
+    config = tmp_path / "bad.yaml"
+    config.write_text("fetch:\n  retries: many\n")
+    result = run("search", "x", "--config", str(config), home=home, check=False)
+    assert result.returncode == 2
+    assert str(config) in result.stderr and "fetch.retries" in result.stderr
+
+
+def test_search_without_index_says_what_to_do(tmp_path):
+    result = run("search", "anything", "--mode", "bm25", home=tmp_path / "empty", check=False)
+    assert result.returncode == 1 and "evidence-hub ingest" in result.stderr
+
+
+def test_unknown_source_name(hub):
+    home, _, _ = hub
+    result = run("ingest", "--source", "no-such-source", home=home, check=False)
+    assert result.returncode == 2 and "unknown source" in result.stderr
