@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Chunk, IndexedDocument
+from index.backend import IndexMismatch
 from index.query import (
     LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, query_terms,
     reciprocal_rank_fusion, title_key, to_fts5_query,
@@ -47,10 +48,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
 CANDIDATES = 300
-
-
-class IndexMismatch(RuntimeError):
-    """The index file cannot be used (wrong embedding size, corrupt file)."""
 
 
 class EmbeddedIndex:

@@ -82,29 +82,45 @@ TOKEN_RE = re.compile(r'"[^"]*"|\S+')
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
-def to_fts5_query(text: str) -> str | None:
-    """Translate a user query into SQLite FTS5 syntax (None when nothing searchable is left).
+class QueryTerm(BaseModel):
+    """One clause of a parsed query: ``words`` (a phrase when more than one), whether it is a
+    prefix, and the operator joining it to the clause before it (``OR`` by default)."""
 
-    Supported: ``"exact phrase"``, ``AND`` / ``OR`` / ``NOT`` (upper case), ``prefix*``; other
-    words are ORed (ranking by BM25 puts documents with more terms first). Punctuation inside a
-    word makes it a phrase (``post-16`` -> ``"post 16"``).
+    words: list[str]
+    prefix: bool = False
+    operator: Literal["AND", "OR", "NOT"] = "OR"
+
+
+def parse_query(text: str) -> list[QueryTerm]:
+    """Parse the user query language into clauses; every backend renders the same clauses.
+
+    Supported: ``"exact phrase"``, ``AND`` / ``OR`` / ``NOT`` (upper case, between clauses),
+    ``prefix*``; other words are ORed (BM25 ranking puts documents with more terms first).
+    Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading
+    operator is ignored.
     """
-    parts: list[str] = []
-    pending_operator: str | None = None
+    terms: list[QueryTerm] = []
+    pending: str | None = None
     for token in TOKEN_RE.findall(text):
         if token in ("AND", "OR", "NOT"):
-            if parts:
-                pending_operator = token
+            if terms:
+                pending = token
             continue
-        prefix = token.endswith("*") and not token.startswith('"')
         words = WORD_RE.findall(token)
         if not words:
             continue
-        term = '"' + " ".join(words) + '"' + ("*" if prefix and len(words) == 1 else "")
-        if parts:
-            parts.append(pending_operator or "OR")
-        parts.append(term)
-        pending_operator = None
+        prefix = token.endswith("*") and not token.startswith('"') and len(words) == 1
+        terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR"))
+        pending = None
+    return terms
+
+
+def to_fts5_query(text: str) -> str | None:
+    """Render :func:`parse_query` clauses in SQLite FTS5 syntax (None when nothing is left)."""
+    parts: list[str] = []
+    for term in parse_query(text):
+        rendered = '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+        parts.extend([term.operator, rendered] if parts else [rendered])
     return " ".join(parts) if parts else None
 
 

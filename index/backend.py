@@ -1,0 +1,60 @@
+"""The index contract: one protocol that every backend (embedded, OpenSearch) implements.
+
+The same contract test suite (tests/test_index_contract.py) runs unchanged against each.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from core.models import Chunk, IndexedDocument
+from index.query import SearchQuery, SearchResponse
+
+
+class IndexMismatch(RuntimeError):
+    """The index cannot be used as configured (e.g. it holds vectors of another dimension)."""
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """A search index of documents, their chunks and the chunks' embeddings.
+
+    Vectors are float32, L2-normalised, shape (n, ``dimension``). Writes are upserts by the
+    document's stable id: a document is replaced whole (metadata, chunks, vectors) or not at all.
+    """
+
+    dimension: int
+
+    def upsert(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
+               title_vector: np.ndarray | None = None) -> None:
+        """Insert or replace ``doc`` with its chunks and vectors. Raises ValueError on bad shapes."""
+
+    def delete(self, doc_id: str) -> bool:
+        """Delete a document; True when it existed."""
+
+    def get(self, doc_id: str) -> IndexedDocument | None:
+        """The stored document or None."""
+
+    def content_hash_of(self, doc_id: str) -> str | None:
+        """The stored content hash of ``doc_id`` or None."""
+
+    def count(self) -> int:
+        """Number of documents."""
+
+    def chunk_count(self) -> int:
+        """Number of text chunks."""
+
+    def ids(self) -> list[str]:
+        """All document ids, sorted."""
+
+    def chunks_of(self, doc_id: str) -> tuple[list[Chunk], np.ndarray]:
+        """A document's chunks and their vectors (for reclassification)."""
+
+    def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
+        """Documents for ``query`` (best chunk per document). Semantic and hybrid modes need
+        ``query_vector`` (shape (dimension,)). Raises ValueError for a bad query."""
+
+    def close(self) -> None:
+        """Release connections and files."""
