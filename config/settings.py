@@ -8,10 +8,11 @@ nested fields, e.g. ``EVIDENCE_HUB_FETCH__MIN_DELAY_S=0`` or ``EVIDENCE_HUB_INDE
 from __future__ import annotations
 
 import ipaddress
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
@@ -25,11 +26,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class OpenSearchSettings(_Strict):
+    """Connection to an OpenSearch cluster (used when ``index.backend`` is ``opensearch``).
+
+    Put secrets in the environment, not in files: ``EVIDENCE_HUB_INDEX__OPENSEARCH__PASSWORD``.
+    """
+
+    hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:9200"], min_length=1)
+    index_prefix: str = Field("evidence-hub", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    username: str | None = None
+    password: SecretStr | None = None
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    timeout_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class IndexSettings(_Strict):
     """Which search index backend to use and where it keeps its data."""
 
-    backend: Literal["embedded"] = "embedded"
-    path: Path | None = Field(None, description="Index file; default <home>/index.sqlite")
+    backend: Literal["embedded", "opensearch"] = "embedded"
+    path: Path | None = Field(None, description="Embedded index file; default <home>/index.sqlite")
+    opensearch: OpenSearchSettings = OpenSearchSettings()
 
 
 class EmbeddingSettings(_Strict):
@@ -131,8 +156,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first (highest priority), then the merged YAML files passed as init values.
-        return (env_settings, init_settings)
+        # Highest priority first: explicit overrides, then environment, then the YAML files.
+        return (init_settings, env_settings, _FileLayers(settings_cls))
 
     @property
     def index_path(self) -> Path:
@@ -143,6 +168,19 @@ class Settings(BaseSettings):
     def registry_path(self) -> Path:
         """The document registry / crawl frontier: ``<home>/registry.sqlite``."""
         return self.home / "registry.sqlite"
+
+
+_FILE_VALUES: ContextVar[dict] = ContextVar("evidence_hub_file_settings", default={})
+
+
+class _FileLayers(PydanticBaseSettingsSource):
+    """The merged YAML settings files of the :func:`load_settings` call in progress."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ is used instead
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _FILE_VALUES.get()
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -168,6 +206,8 @@ def _resolve_paths(data: dict, relative_to: Path) -> dict:
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Load settings: packaged defaults < ``config_file`` < environment < ``overrides``.
 
+    Nested values merge (an override of ``fetch.min_delay_s`` keeps the other ``fetch`` fields).
+
     Args:
         config_file: optional YAML file with any subset of the settings.
         overrides: values that win over everything (used by tests and the demo).
@@ -185,15 +225,18 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         except ValidationError as exc:
             raise describe_validation_error(str(path), exc) from None
         merged = _merge(merged, data)
-    try:
-        settings = Settings(**merged)
-    except ValidationError as exc:
-        raise describe_validation_error("environment (EVIDENCE_HUB_* variables)", exc) from None
     if overrides:
         try:
-            settings = Settings(**_merge(settings.model_dump(), overrides))
+            _FileOnly.model_validate(overrides)
         except ValidationError as exc:
             raise describe_validation_error("overrides", exc) from None
+    token = _FILE_VALUES.set(merged)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise describe_validation_error("environment (EVIDENCE_HUB_* variables)", exc) from None
+    finally:
+        _FILE_VALUES.reset(token)
     settings.home = settings.home.expanduser()
     return settings
 

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# A developer's own EVIDENCE_HUB_* settings (data directory, backend, ...) must not leak into tests.
+for _name in [n for n in os.environ if n.startswith("EVIDENCE_HUB_")]:
+    if _name not in ("EVIDENCE_HUB_OPENSEARCH_URL", "EVIDENCE_HUB_SHARED"):
+        del os.environ[_name]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -62,3 +66,34 @@ def embedder():
     from index.embedding import Embedder
 
     return Embedder(EmbeddingSettings())
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus_dir) -> dict[str, dict]:
+    """../shared/corpus/manifest.csv rows keyed by file name (without ``docs/``)."""
+    import csv
+
+    with open(corpus_dir / "manifest.csv", newline="", encoding="utf-8") as handle:
+        return {row["file"].split("/", 1)[1]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="session")
+def corpus_run(corpus_dir, tmp_path_factory):
+    """The real corpus served on 127.0.0.1 and ingested once per session through the real flow:
+    first from its sitemap, then from its feed (same URLs). Yields (settings, sitemap summary,
+    feed summary, HubContext). Shared by the end-to-end and index-contract tests."""
+    from config import load_settings
+    from config.sources import Source
+    from demo.server import StaticSite
+    from flows.context import HubContext
+    from flows.ingest import run_ingest
+
+    home = tmp_path_factory.mktemp("corpus-hub")
+    settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0})
+    with StaticSite(corpus_dir / "docs") as site:
+        summary = run_ingest([Source(name="corpus", kind="sitemap", url=site.base_url + "/sitemap.xml")], settings)
+        feed_summary = run_ingest([Source(name="corpus-feed", kind="feed", url=site.base_url + "/feed.xml")],
+                                  settings)
+    ctx = HubContext(settings)
+    yield settings, summary, feed_summary, ctx
+    ctx.close()

@@ -100,3 +100,13 @@ def test_taxonomy_rejects_wrong_prefix(tmp_path):
     path.write_text("themes:\n  - {id: P1, label: x, description: y}\npolicy_areas: []\n")
     with pytest.raises(ConfigError, match="ids must start with 'T'"):
         load_taxonomy(path)
+
+
+def test_explicit_overrides_win_over_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVIDENCE_HUB_HOME", str(tmp_path / "from-env"))
+    monkeypatch.setenv("EVIDENCE_HUB_FETCH__RETRIES", "7")
+    settings = load_settings(home=str(tmp_path / "explicit"), fetch={"min_delay_s": 0.0})
+    assert settings.home == tmp_path / "explicit"
+    assert settings.fetch.min_delay_s == 0.0
+    assert settings.fetch.retries == 7  # other fields still come from the environment
+    assert settings.fetch.max_redirects == 5  # and from the packaged file
