@@ -127,7 +127,7 @@ def _search(settings, text: str, mode: str, filters: dict, limit: int):
     query = SearchQuery(text=text, mode=mode, filters=SearchFilters(**filters), limit=limit)
     ctx = HubContext(settings)
     try:
-        if not settings.index_path.exists():
+        if settings.index.backend == "embedded" and not settings.index_path.exists():
             return None
         vector = ctx.embedder.encode([text])[0] if mode != "bm25" else None
         return ctx.index.search(query, vector)
@@ -254,6 +254,32 @@ def sources(config: Optional[Path] = ConfigOption) -> None:
         console.print(f"{'✓' if s.enabled else '·'} [bold]{s.name}[/bold] ({s.kind}) {escape(where)}")
 
 
+@app.command()
+def reindex(
+    config: Optional[Path] = ConfigOption,
+    drop_old: bool = typer.Option(False, "--drop-old", help="Delete versions no longer behind an alias"),
+) -> None:
+    """OpenSearch: build the next index version, switch the aliases atomically (zero downtime)."""
+    settings = _settings(config)
+    if settings.index.backend != "opensearch":
+        err.print("[red]reindex applies to the opensearch backend[/red]; the embedded index is updated in place "
+                  "(set index.backend: opensearch or EVIDENCE_HUB_INDEX__BACKEND=opensearch)")
+        raise typer.Exit(2)
+    from flows.context import HubContext
+
+    ctx = HubContext(settings)
+    try:
+        before = ctx.index.stats()
+        version = ctx.index.reindex()
+        console.print(f"aliases now point at version {version} ({before['documents']} documents, "
+                      f"{before['chunks']} chunks); the previous version is kept")
+        if drop_old:
+            dropped = ctx.index.drop_old_versions()
+            console.print(f"dropped: {', '.join(dropped) or 'nothing'}")
+    finally:
+        ctx.close()
+
+
 DEMO_QUERIES = [
     ("hospital discharge integrated care", "hybrid"),
     ("sharing data between the council and the NHS", "semantic"),
@@ -288,9 +314,10 @@ def demo(
         print_results(response)
     exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "evidence-hub" else "evidence-hub"
     console.rule("Search yourself")
-    console.print(f'  {exe} search "family hubs" --mode hybrid')
-    console.print(f'  {exe} search "co-production lived experience" --json')
-    console.print(f"  (data directory: {settings.home}; set EVIDENCE_HUB_HOME to use another)")
+    # plain print: rich would wrap a long command line and break copy-paste
+    print(f'  {exe} search "family hubs" --mode hybrid')
+    print(f'  {exe} search "co-production lived experience" --policy-area P2 --json')
+    print(f"  (data directory: {settings.home}; set EVIDENCE_HUB_HOME to use another)")
 
 
 if __name__ == "__main__":  # pragma: no cover

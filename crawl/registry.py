@@ -108,6 +108,14 @@ class Registry:
             (content_hash, etag, last_modified, utcnow().isoformat(), url),
         )
 
+    def mark_duplicate(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
+                       reason: str) -> None:
+        """``url`` serves the same bytes as an indexed URL; its validators are kept so the next
+        crawl asks conditionally instead of downloading it again."""
+        self._write(
+            "UPDATE urls SET state='duplicate', content_hash=?, etag=?, last_modified=?, stage='dedupe', reason=? "
+            "WHERE url=?", (content_hash, etag, last_modified, reason, url))
+
     def mark(self, url: str, state: str, *, stage: str | None = None, reason: str | None = None) -> None:
         """Set ``state`` (failed, skipped, duplicate, pending) with an optional stage and reason."""
         if state not in STATES:

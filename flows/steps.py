@@ -63,7 +63,7 @@ def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> O
             if not allowed:
                 registry.mark(url, "skipped", stage="robots", reason=why)
                 return Outcome(url=url, doc_id=doc_id, state="skipped", reason=why)
-    known = record is not None and record.state == "indexed"
+    known = record is not None and record.state in ("indexed", "duplicate")
     try:
         result = ctx.fetcher.get(url, etag=record.etag if known else None,
                                  last_modified=record.last_modified if known else None,
@@ -77,14 +77,12 @@ def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> O
     digest = content_hash(result.content)
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
                   last_modified=result.last_modified, final_url=result.final_url)
-    if (known and record.content_hash == digest) or ctx.index.content_hash_of(doc_id) == digest:
+    if ctx.index.content_hash_of(doc_id) == digest:
         registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
         return Outcome(state="unchanged", **common)
-    twin = registry.indexed_with_hash(digest, other_than=url)
-    if twin is not None:
-        reason = f"same content as {twin.url}"
-        registry.mark(url, "duplicate", stage="dedupe", reason=reason)
-        return Outcome(state="duplicate", reason=reason, **common)
+    duplicate = _duplicate_of(ctx, Outcome(state="extracted", **common))
+    if duplicate is not None:  # cheap early check; index_document makes the final one
+        return duplicate
     try:
         future = ctx.extraction_pool.submit(result.content, url=url, content_type=result.content_type)
         extracted = ctx.extraction_pool.result(future)
@@ -121,8 +119,25 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
     )
 
 
+def _duplicate_of(ctx: HubContext, outcome: Outcome) -> Outcome | None:
+    twin = ctx.registry.indexed_with_hash(outcome.content_hash, other_than=outcome.url)
+    if twin is None:
+        return None
+    reason = f"same content as {twin.url}"
+    ctx.registry.mark_duplicate(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
+                                last_modified=outcome.last_modified, reason=reason)
+    outcome.state, outcome.reason, outcome.extracted = "duplicate", reason, None
+    return outcome
+
+
 def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome:
-    """Chunk, embed, classify and load an extracted document; then mark it indexed."""
+    """Chunk, embed, classify and load an extracted document; then mark it indexed.
+
+    Runs in the single writer thread, so its duplicate check (same content hash as an indexed
+    URL) is authoritative even when two copies were fetched at the same moment."""
+    duplicate = _duplicate_of(ctx, outcome)
+    if duplicate is not None:
+        return duplicate
     try:
         doc = build_document(source, outcome)
         chunks = chunk_pages(outcome.extracted.pages, max_words=ctx.settings.chunking.max_words,

@@ -115,3 +115,19 @@ def test_directory_source_and_unreachable_source_recorded(tmp_path, settings):
     reasons = {f.url.rsplit("/", 1)[-1]: f.reason for f in summary.failures}
     assert "malformed PDF" in reasons["broken.pdf"]
     assert any("source gone" in f.reason and f.stage == "discover" for f in summary.failures)
+
+
+def test_exact_duplicate_is_recorded_once_and_not_downloaded_again(tmp_path, settings):
+    post = POSTS[0]
+    folder = tmp_path / "dupes"
+    build_site(tmp_path / "built")
+    folder.mkdir()
+    page = (tmp_path / "built" / "posts" / f"{post.slug}.html").read_bytes()
+    (folder / "a.html").write_bytes(page)
+    (folder / "b.html").write_bytes(page)
+    with StaticSite(folder) as site:
+        source = Source(name="dupes", kind="urls", urls=[site.base_url + "/a.html", site.base_url + "/b.html"])
+        first = run_ingest([source], settings)
+        second = run_ingest([source], settings)
+    assert (first.indexed, first.duplicates) == (1, 1)
+    assert second.fetched == 0 and second.not_modified == 2 and second.indexed == 0
