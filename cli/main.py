@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from rich.markup import escape
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # default 20 s fails under load
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
@@ -55,9 +57,9 @@ def adhoc_sources(directory: Optional[Path], sitemap: Optional[str], feed: Optio
         found.append(Source(name=f"dir-{_slug(folder.name)}-{hashlib.sha1(str(folder).encode()).hexdigest()[:6]}",
                             kind="directory", path=folder))
     if sitemap:
-        found.append(Source(name=f"sitemap-{_slug(sitemap.split('/')[2])}", kind="sitemap", url=sitemap))
+        found.append(Source(name=f"sitemap-{_slug(urlsplit(sitemap).netloc)}", kind="sitemap", url=sitemap))
     if feed:
-        found.append(Source(name=f"feed-{_slug(feed.split('/')[2])}", kind="feed", url=feed))
+        found.append(Source(name=f"feed-{_slug(urlsplit(feed).netloc)}", kind="feed", url=feed))
     if urls:
         found.append(Source(name="urls-" + hashlib.sha1(" ".join(sorted(urls)).encode()).hexdigest()[:8],
                             kind="urls", urls=urls))
@@ -81,7 +83,8 @@ def print_summary(summary) -> None:
     if summary.failures:
         console.print("[bold]Not indexed, with reasons:[/bold]")
         for failure in summary.failures:
-            console.print(f"  [yellow]{failure.stage}[/yellow] {escape(failure.url)}\n      {escape(failure.reason)}")
+            console.print(f"  [yellow]{failure.stage}[/yellow] {escape(failure.url)}\n      {escape(failure.reason)}",
+                          emoji=False, markup=True)
 
 
 @app.command()
@@ -97,8 +100,16 @@ def ingest(
     """Crawl, extract, classify, embed and index sources (a Prefect flow; no server needed)."""
     from config import ConfigError, load_sources
 
+    from pydantic import ValidationError
+
     settings = _settings(config)
-    sources = adhoc_sources(directory, sitemap, feed, url)
+    try:
+        sources = adhoc_sources(directory, sitemap, feed, url)
+    except (ValidationError, ValueError) as exc:
+        problems = exc.errors() if isinstance(exc, ValidationError) else [{"msg": str(exc)}]
+        err.print("[red]bad source on the command line:[/red] "
+                  + escape("; ".join(p["msg"].removeprefix("Value error, ") for p in problems)))
+        raise typer.Exit(2) from None
     if not sources:
         try:
             catalogue = load_sources(settings.sources_file)
@@ -118,6 +129,9 @@ def ingest(
         print(summary.model_dump_json(indent=2))
     else:
         print_summary(summary)
+    unreadable = [f for f in summary.failures if f.stage == "discover" and f.reason.startswith("source ")]
+    if unreadable:  # a whole source could not be read: the run did not do what was asked
+        raise typer.Exit(1)
 
 
 def _search(settings, text: str, mode: str, filters: dict, limit: int):

@@ -10,16 +10,30 @@ from __future__ import annotations
 import ipaddress
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_SETTINGS_FILE = CONFIG_DIR / "settings.yaml"
 DEFAULT_HOME = Path("~/.local/share/evidence-hub").expanduser()
+
+
+def _csv_or_json_list(value: Any) -> Any:
+    """Environment lists may be written ``a,b`` or as JSON ``["a", "b"]``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                pass
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
 
 
 class _Strict(BaseModel):
@@ -32,7 +46,7 @@ class OpenSearchSettings(_Strict):
     Put secrets in the environment, not in files: ``EVIDENCE_HUB_INDEX__OPENSEARCH__PASSWORD``.
     """
 
-    hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:9200"], min_length=1)
+    hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://127.0.0.1:9200"], min_length=1)
     index_prefix: str = Field("evidence-hub", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     username: str | None = None
     password: SecretStr | None = None
@@ -44,9 +58,7 @@ class OpenSearchSettings(_Strict):
     @field_validator("hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _csv_or_json_list(value)
 
 
 class IndexSettings(_Strict):
@@ -70,6 +82,8 @@ class ChunkingSettings(_Strict):
 
     max_words: int = Field(180, ge=20, le=2000)
     overlap_words: int = Field(30, ge=0)
+    max_chunks: int = Field(3000, ge=1, description="Chunks kept per document (about 1,000 pages); the rest "
+                                                     "is left out and the document flagged 'truncated'")
 
     @field_validator("overlap_words")
     @classmethod
@@ -91,7 +105,7 @@ class FetchSettings(_Strict):
     retries: int = Field(3, ge=0, le=10)
     concurrency: int = Field(4, ge=1, le=64)
     obey_robots: bool = True
-    allow_networks: list[str] = Field(
+    allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="CIDR ranges of private/loopback addresses that may be fetched (e.g. 127.0.0.1/32)",
     )
@@ -99,9 +113,7 @@ class FetchSettings(_Strict):
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _csv_or_json_list(value)
 
     @field_validator("allow_networks")
     @classmethod

@@ -106,7 +106,10 @@ def discover_sitemap(url: str, fetch: Fetch, *, since: datetime | None = None) -
         result = fetch(sitemap_url)
         kind, entries = parse_sitemap(result.content)
         for entry in entries:
-            absolute = urljoin(result.final_url, entry.url)
+            try:
+                absolute = urljoin(result.final_url, entry.url)
+            except ValueError:  # an unparseable <loc>: skip that entry, keep the rest
+                continue
             if kind == "sitemapindex":
                 walk(absolute, depth + 1)
             elif since is None or entry.lastmod is None or entry.lastmod >= since:
@@ -131,7 +134,11 @@ def parse_feed(data: bytes, final_url: str) -> list[DiscoveredURL]:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         when = datetime(*stamp[:6], tzinfo=timezone.utc) if stamp else None
-        found.append(DiscoveredURL(url=urljoin(final_url, link), lastmod=when, title=entry.get("title")))
+        try:
+            absolute = urljoin(final_url, link)
+        except ValueError:  # an unparseable link: skip that item, keep the rest
+            continue
+        found.append(DiscoveredURL(url=absolute, lastmod=when, title=entry.get("title")))
     return found
 
 

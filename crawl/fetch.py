@@ -67,8 +67,9 @@ class AddressPolicy:
             raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}", retryable=True) from None
         for info in infos:
             address = ipaddress.ip_address(info[4][0])
-            special = (address.is_private or address.is_loopback or address.is_link_local
-                       or address.is_reserved or address.is_multicast or address.is_unspecified)
+            # not is_global covers private, loopback, link-local, reserved, shared (100.64/10, where
+            # some clouds serve instance metadata) and documentation ranges
+            special = not address.is_global or address.is_multicast
             if special and not any(address in net for net in self.allowed):
                 raise FetchError(
                     f"refused: {host} resolves to non-public address {address}; "
@@ -122,13 +123,16 @@ class Fetcher:
 
     # -- public -----------------------------------------------------------------------------
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            allow_host: Callable[[str], bool] | None = None) -> FetchResult:
-        """GET ``url`` (http, https or file) with retries; conditional when etag/last_modified given.
+            allow_host: Callable[[str], bool] | None = None, allow_files: bool = False) -> FetchResult:
+        """GET ``url`` (http, https; ``file:`` only with ``allow_files``) with retries; conditional
+        when etag/last_modified are given.
 
         Raises:
             FetchError: with a clear reason (HTTP status, refused host, too large, deadline, ...).
         """
         if url.startswith("file:"):
+            if not allow_files:
+                raise FetchError(f"refused: file: URLs are only read from directory sources ({url})")
             return self._read_file(url)
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.retries + 1),
@@ -147,7 +151,7 @@ class Fetcher:
             result = self._get_once(robots_url, None, None, None)
             return RobotsAnswer(result.status, result.content.decode("utf-8-sig", errors="replace"))
         except FetchError as exc:
-            return RobotsAnswer(exc.status, "")
+            return RobotsAnswer(exc.status, "", exc.reason)
 
     # -- internals --------------------------------------------------------------------------
     @staticmethod
@@ -214,6 +218,10 @@ class Fetcher:
                 raise FetchError(f"timed out (deadline {self.settings.timeout_s:g} s)", retryable=True) from None
             except httpx.TransportError as exc:
                 raise FetchError(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
+            except httpx.HTTPError as exc:  # e.g. DecodingError: a body that is not what its headers say
+                raise FetchError(f"bad response: {exc.__class__.__name__}: {exc}") from None
+            except ValueError as exc:  # e.g. a redirect to an unparseable URL
+                raise FetchError(f"bad URL {current!r}: {exc}") from None
         raise FetchError(f"too many redirects (more than {self.settings.max_redirects})")
 
     def _read_body(self, response: httpx.Response, deadline: float) -> bytes:

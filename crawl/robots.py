@@ -16,6 +16,7 @@ class RobotsAnswer:
 
     status: int
     text: str
+    error: str = ""
 
 
 class RobotsPolicy:
@@ -43,7 +44,8 @@ class RobotsPolicy:
         elif 400 <= answer.status < 500:
             entry = ("allow_all", None)
         else:
-            entry = ("disallow_all", None)
+            reason = answer.error or (f"HTTP {answer.status}" if answer.status else "no answer")
+            entry = (f"disallow_all:{reason}", None)
         with self._lock:
             self._cache[origin] = entry
         return entry
@@ -55,8 +57,9 @@ class RobotsPolicy:
         state, parser = self._policy(url)
         if state == "allow_all":
             return True, ""
-        if state == "disallow_all":
-            return False, "robots.txt unreachable or server error (RFC 9309: disallow all)"
+        if state.startswith("disallow_all:"):
+            detail = state.split(":", 1)[1]
+            return False, f"robots.txt unreachable or server error ({detail}); RFC 9309: disallow all"
         if parser.can_fetch(url, self.user_agent):
             return True, ""
         return False, "disallowed by robots.txt"

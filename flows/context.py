@@ -11,7 +11,7 @@ from crawl.fetch import Fetcher
 from crawl.registry import Registry
 from crawl.robots import RobotsPolicy
 from extractors.isolation import ExtractionPool
-from index.embedded import EmbeddedIndex
+from index.backend import SearchIndex
 from index.embedding import Embedder
 
 
@@ -55,9 +55,9 @@ class HubContext:
         return Embedder(self.settings.embedding)
 
     @cached_property
-    def index(self) -> EmbeddedIndex:
-        """The search index backend chosen by settings."""
-        index = EmbeddedIndex(self.settings.index_path, self.embedder.dimension)
+    def index(self) -> SearchIndex:
+        """The search index backend chosen by ``settings.index.backend``."""
+        index = open_index(self.settings, self.embedder.dimension)
         self._closers.append(index.close)
         return index
 
@@ -77,3 +77,24 @@ class HubContext:
         """Close everything that was opened, newest first."""
         while self._closers:
             self._closers.pop()()
+
+
+def open_index(settings: Settings, dimension: int) -> SearchIndex:
+    """Open the configured index backend for embeddings of size ``dimension``.
+
+    Raises IndexMismatch when the index holds another dimension; opensearch-py's errors when the
+    cluster cannot be reached.
+    """
+    if settings.index.backend == "opensearch":
+        from index.opensearch import OpenSearchIndex
+
+        cfg = settings.index.opensearch
+        return OpenSearchIndex(
+            hosts=cfg.hosts, dimension=dimension, index_prefix=cfg.index_prefix, username=cfg.username,
+            password=cfg.password.get_secret_value() if cfg.password else None, verify_certs=cfg.verify_certs,
+            ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None, timeout_s=cfg.timeout_s,
+            max_retries=cfg.max_retries,
+        )
+    from index.embedded import EmbeddedIndex
+
+    return EmbeddedIndex(settings.index_path, dimension)

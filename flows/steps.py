@@ -17,6 +17,7 @@ from core.models import (
 )
 from crawl.fetch import FetchError
 from crawl.urls import file_name_of, host_of
+from urllib.parse import urlsplit
 from extractors.base import ExtractionError
 from flows.context import HubContext
 from index.chunking import chunk_pages
@@ -48,26 +49,60 @@ def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = Fals
 
 
 def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
-    """Fetch one discovered URL and extract it unless unchanged, duplicate or not allowed."""
+    """Fetch one discovered URL and extract it unless unchanged, duplicate or not allowed.
+
+    Never raises for a bad URL or response: anything unexpected becomes this URL's failure."""
+    try:
+        return _fetch_and_extract(ctx, source, item)
+    except Exception as exc:  # noqa: BLE001 - one URL's problem must not end the run
+        reason = f"unexpected error: {exc.__class__.__name__}: {exc}"
+        try:
+            ctx.registry.mark(item.url, "failed", stage="fetch", reason=reason)
+        except Exception:  # noqa: BLE001 - the URL may not even be in the registry
+            pass
+        return _failed(item.url, document_id(item.url), "fetch", reason)
+
+
+def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:
+    """Why ``url`` must not be fetched for ``source`` (None when it may be)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "file":
+        return None if source.kind == "directory" else "refused: file: URLs are only read from directory sources"
+    if scheme not in ("http", "https"):
+        return f"refused: scheme {scheme!r} is not http or https"
+    host = host_of(url)
+    if not source.allows_host(host):
+        return f"refused: host {host or '(none)'} is outside the source's allowed domains"
+    try:
+        ctx.fetcher.addresses.check(host)
+    except FetchError as exc:
+        return exc.reason
+    return None
+
+
+def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
     url = item.url
     doc_id = document_id(url)
     registry = ctx.registry
     registry.enqueue(source.name, url, doc_id)
     record = registry.get(url)
-    if not url.startswith("file:"):
-        if not source.allows_host(host_of(url)):
-            registry.mark(url, "skipped", stage="discover", reason="host outside the source's allowed domains")
-            return Outcome(url=url, doc_id=doc_id, state="skipped", reason="host outside allowed domains")
-        if ctx.settings.fetch.obey_robots:
-            allowed, why = ctx.robots.can_fetch(url)
-            if not allowed:
-                registry.mark(url, "skipped", stage="robots", reason=why)
-                return Outcome(url=url, doc_id=doc_id, state="skipped", reason=why)
-    known = record is not None and record.state in ("indexed", "duplicate")
+    refusal = _refusal(ctx, source, url)
+    if refusal:
+        registry.mark(url, "failed", stage="fetch", reason=refusal)
+        return _failed(url, doc_id, "fetch", refusal)
+    if not url.startswith("file:") and ctx.settings.fetch.obey_robots:
+        allowed, why = ctx.robots.can_fetch(url)
+        if not allowed:
+            registry.mark(url, "skipped", stage="robots", reason=why)
+            return Outcome(url=url, doc_id=doc_id, state="skipped", reason=why)
+    # Conditional GET only when what the registry remembers is really in the index (a lost or
+    # switched index must be refilled, not answered with 304s).
+    known = record is not None and (
+        (record.state == "indexed" and ctx.index.content_hash_of(doc_id) is not None) or record.state == "duplicate")
     try:
         result = ctx.fetcher.get(url, etag=record.etag if known else None,
                                  last_modified=record.last_modified if known else None,
-                                 allow_host=source.allows_host)
+                                 allow_host=source.allows_host, allow_files=source.kind == "directory")
     except FetchError as exc:
         registry.mark(url, "failed", stage="fetch", reason=exc.reason)
         return _failed(url, doc_id, "fetch", exc.reason)
@@ -142,6 +177,9 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         doc = build_document(source, outcome)
         chunks = chunk_pages(outcome.extracted.pages, max_words=ctx.settings.chunking.max_words,
                              overlap_words=ctx.settings.chunking.overlap_words)
+        if len(chunks) > ctx.settings.chunking.max_chunks:  # bound one document's cost
+            chunks = chunks[: ctx.settings.chunking.max_chunks]
+            doc.quality.flags.append("truncated")
         vectors = ctx.embedder.encode([c.text for c in chunks])
         title_vector = ctx.embedder.encode([doc.title])[0] if doc.title else None
     except Exception as exc:  # noqa: BLE001 - one document's failure, recorded

@@ -31,6 +31,13 @@ class SearchIndex(Protocol):
                title_vector: np.ndarray | None = None) -> None:
         """Insert or replace ``doc`` with its chunks and vectors. Raises ValueError on bad shapes."""
 
+    def upsert_many(self, items: list[tuple[IndexedDocument, list[Chunk], np.ndarray, np.ndarray | None]]) -> None:
+        """Insert or replace many documents: ``items`` are ``(doc, chunks, vectors, title_vector)``
+        as for :meth:`upsert`. The result equals calling :meth:`upsert` for each item in order (a
+        doc id given twice: the last one wins), but with per-batch rather than per-document costs
+        (one transaction, one bulk request stream, one refresh). Every item's shapes are checked
+        first: ValueError means nothing was written. Writes are visible to searches on return."""
+
     def delete(self, doc_id: str) -> bool:
         """Delete a document; True when it existed."""
 
@@ -45,6 +52,9 @@ class SearchIndex(Protocol):
 
     def chunk_count(self) -> int:
         """Number of text chunks."""
+
+    def stats(self) -> dict:
+        """A snapshot of counts (``documents``, ``chunks``) and backend-specific details."""
 
     def ids(self) -> list[str]:
         """All document ids, sorted."""

@@ -101,33 +101,58 @@ class EmbeddedIndex:
                title_vector: np.ndarray | None = None) -> None:
         """Insert or replace ``doc`` with its chunks and their vectors (shape (len(chunks), dim)),
         atomically. Raises ValueError when shapes do not match."""
+        self._check_shapes(chunks, vectors)
+        with self._lock, self._transaction():
+            self._write_rows(doc, chunks, vectors, title_vector)
+            self._bump_generation()
+
+    def upsert_many(self, items: list[tuple[IndexedDocument, list[Chunk], np.ndarray, np.ndarray | None]]) -> None:
+        """Insert or replace every ``(doc, chunks, vectors, title_vector)`` of ``items`` in ONE
+        transaction: the same rows as :meth:`upsert` per item, in order (a repeated doc id: the
+        last one wins), all or nothing. Every item's shapes are checked before anything is written
+        (ValueError naming the document)."""
+        for doc, chunks, vectors, _ in items:
+            try:
+                self._check_shapes(chunks, vectors)
+            except ValueError as exc:
+                raise ValueError(f"document {doc.id}: {exc}") from None
+        if not items:
+            return
+        with self._lock, self._transaction():
+            for doc, chunks, vectors, title_vector in items:
+                self._write_rows(doc, chunks, vectors, title_vector)
+            self._bump_generation()
+
+    def _check_shapes(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         if vectors.shape != (len(chunks), self.dimension):
             raise ValueError(f"vectors shape {vectors.shape} != ({len(chunks)}, {self.dimension})")
-        with self._lock, self._transaction():
-            self._delete_rows(doc.id)
-            year = doc.published_date.year if doc.published_date else None
-            self._db.execute(
-                "INSERT INTO documents(id, url, source, title, title_key, publisher, published_date, year, language, "
-                "doc_type, content_hash, indexed_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.id, doc.url, doc.source, doc.title, title_key(doc.title or ""), doc.publisher,
-                 doc.published_date.isoformat() if doc.published_date else None, year, doc.language,
-                 doc.doc_type, doc.content_hash, doc.indexed_at.isoformat(), doc.model_dump_json()),
-            )
-            self._db.executemany(
-                "INSERT INTO labels(doc_id, kind, label_id, score) VALUES (?,?,?,?)",
-                [(doc.id, "theme", l.id, l.score) for l in doc.themes]
-                + [(doc.id, "policy_area", l.id, l.score) for l in doc.policy_areas],
-            )
-            if title_vector is not None and doc.title:
-                self._db.execute("INSERT INTO chunks(doc_id, ordinal, page, text, vector) VALUES (?,?,?,?,?)",
-                                 (doc.id, -1, None, doc.title, np.asarray(title_vector, np.float32).tobytes()))
-            for chunk, vector in zip(chunks, vectors):
-                cur = self._db.execute(
-                    "INSERT INTO chunks(doc_id, ordinal, page, text, vector) VALUES (?,?,?,?,?)",
-                    (doc.id, chunk.ordinal, chunk.page, chunk.text, np.asarray(vector, np.float32).tobytes()))
-                self._db.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?,?,?)",
-                                 (cur.lastrowid, (doc.title or "") if chunk.ordinal == 0 else "", chunk.text))
-            self._bump_generation()
+
+    def _write_rows(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
+                    title_vector: np.ndarray | None) -> None:
+        """Replace the rows of ``doc`` (inside the caller's transaction)."""
+        self._delete_rows(doc.id)
+        year = doc.published_date.year if doc.published_date else None
+        self._db.execute(
+            "INSERT INTO documents(id, url, source, title, title_key, publisher, published_date, year, language, "
+            "doc_type, content_hash, indexed_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (doc.id, doc.url, doc.source, doc.title, title_key(doc.title or ""), doc.publisher,
+             doc.published_date.isoformat() if doc.published_date else None, year, doc.language,
+             doc.doc_type, doc.content_hash, doc.indexed_at.isoformat(), doc.model_dump_json()),
+        )
+        self._db.executemany(
+            "INSERT INTO labels(doc_id, kind, label_id, score) VALUES (?,?,?,?)",
+            [(doc.id, "theme", l.id, l.score) for l in doc.themes]
+            + [(doc.id, "policy_area", l.id, l.score) for l in doc.policy_areas],
+        )
+        if title_vector is not None and doc.title:
+            self._db.execute("INSERT INTO chunks(doc_id, ordinal, page, text, vector) VALUES (?,?,?,?,?)",
+                             (doc.id, -1, None, doc.title, np.asarray(title_vector, np.float32).tobytes()))
+        for chunk, vector in zip(chunks, vectors):
+            cur = self._db.execute(
+                "INSERT INTO chunks(doc_id, ordinal, page, text, vector) VALUES (?,?,?,?,?)",
+                (doc.id, chunk.ordinal, chunk.page, chunk.text, np.asarray(vector, np.float32).tobytes()))
+            self._db.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?,?,?)",
+                             (cur.lastrowid, (doc.title or "") if chunk.ordinal == 0 else "", chunk.text))
 
     def delete(self, doc_id: str) -> bool:
         """Delete a document and its chunks; True when it existed."""
@@ -165,6 +190,11 @@ class EmbeddedIndex:
     def chunk_count(self) -> int:
         """Number of text chunks (title vectors not counted)."""
         return self._db.execute("SELECT COUNT(*) FROM chunks WHERE ordinal >= 0").fetchone()[0]
+
+    def stats(self) -> dict:
+        """Counts and storage: ``{"documents": int, "chunks": int, "path": str, "bytes": int}``."""
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {"documents": self.count(), "chunks": self.chunk_count(), "path": str(self.path), "bytes": size}
 
     def ids(self) -> list[str]:
         """All document ids, sorted."""

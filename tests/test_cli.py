@@ -93,3 +93,11 @@ def test_unknown_source_name(hub):
     home, _, _ = hub
     result = run("ingest", "--source", "no-such-source", home=home, check=False)
     assert result.returncode == 2 and "unknown source" in result.stderr
+
+
+def test_bad_command_line_sources_are_clear_errors(tmp_path):
+    result = run("ingest", "--url", "ftp://example.org/x.pdf", home=tmp_path / "h", check=False)
+    assert result.returncode == 2 and "bad source on the command line" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("ingest", "--directory", str(tmp_path / "missing"), home=tmp_path / "h", check=False)
+    assert result.returncode == 1 and "folder not found" in result.stdout

@@ -110,3 +110,18 @@ def test_explicit_overrides_win_over_environment(tmp_path, monkeypatch):
     assert settings.fetch.min_delay_s == 0.0
     assert settings.fetch.retries == 7  # other fields still come from the environment
     assert settings.fetch.max_redirects == 5  # and from the packaged file
+
+
+def test_list_settings_from_environment_as_csv_or_json(monkeypatch, tmp_path):
+    monkeypatch.setenv("EVIDENCE_HUB_FETCH__ALLOW_NETWORKS", "127.0.0.1/32, 10.0.0.0/8")
+    monkeypatch.setenv("EVIDENCE_HUB_INDEX__OPENSEARCH__HOSTS", '["https://a:9200", "https://b:9200"]')
+    settings = load_settings()
+    assert settings.fetch.allow_networks == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert settings.index.opensearch.hosts == ["https://a:9200", "https://b:9200"]
+
+
+def test_non_utf8_config_file(tmp_path):
+    config = tmp_path / "latin.yaml"
+    config.write_bytes("fetch:\n  user_agent: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(config)

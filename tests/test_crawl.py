@@ -115,7 +115,8 @@ def test_robots_status_semantics_rfc9309(status, allowed):
 
 def test_robots_unreachable_disallows():
     policy = RobotsPolicy("bot", lambda url: RobotsAnswer(0, ""))
-    assert policy.can_fetch("http://127.0.0.1:9/x") == (False, "robots.txt unreachable or server error (RFC 9309: disallow all)")
+    assert policy.can_fetch("http://127.0.0.1:9/x") == (
+        False, "robots.txt unreachable or server error (no answer); RFC 9309: disallow all")
 
 
 def test_conditional_get_gives_304_and_keeps_validators():
@@ -164,3 +165,32 @@ def test_retries_on_503_then_reports_reason():
             with pytest.raises(FetchError, match="HTTP 503"):
                 fetcher.get(site.base_url + "/flaky")
     assert len(site.hits) == 3  # first try + 2 retries
+
+
+def test_file_urls_refused_unless_allowed(tmp_path):
+    secret = tmp_path / "secret.html"
+    secret.write_text("<html><body>SUPERSECRET</body></html>")
+    with Fetcher(LOOPBACK) as fetcher:
+        with pytest.raises(FetchError, match="only read from directory sources"):
+            fetcher.get(secret.as_uri())
+        assert b"SUPERSECRET" in fetcher.get(secret.as_uri(), allow_files=True).content
+
+
+def test_shared_address_space_and_metadata_addresses_refused():
+    from crawl.fetch import AddressPolicy
+
+    policy = AddressPolicy([])
+    for host in ("100.100.100.200", "169.254.169.254", "10.1.2.3", "0.0.0.0"):
+        with pytest.raises(FetchError, match="non-public address"):
+            policy.check(host)
+
+
+def test_bad_gzip_body_and_bad_redirect_are_fetch_errors():
+    routes = {"/gz": Route(200, b"not gzip at all", {"Content-Encoding": "gzip"}),
+              "/bad": Route(302, b"", {"Location": "http://[bad"})}
+    with RoutedSite(routes) as site:
+        with Fetcher(FetchSettings(allow_networks=["127.0.0.1/32"], min_delay_s=0, retries=0)) as fetcher:
+            with pytest.raises(FetchError, match="bad response"):
+                fetcher.get(site.base_url + "/gz")
+            with pytest.raises(FetchError):
+                fetcher.get(site.base_url + "/bad")

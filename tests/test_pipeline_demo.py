@@ -131,3 +131,35 @@ def test_exact_duplicate_is_recorded_once_and_not_downloaded_again(tmp_path, set
         second = run_ingest([source], settings)
     assert (first.indexed, first.duplicates) == (1, 1)
     assert second.fetched == 0 and second.not_modified == 2 and second.indexed == 0
+
+
+def test_remote_sources_cannot_read_local_files_and_bad_entries_do_not_stop_the_run(tmp_path, settings):
+    from tests.sites import Route, RoutedSite
+
+    secret = tmp_path / "secret.html"
+    secret.write_text("<html><body><p>SUPERSECRET " + "word " * 50 + "</p></body></html>")
+    page = build_site(tmp_path / "built") and (tmp_path / "built" / "posts" / f"{POSTS[2].slug}.html").read_bytes()
+    sitemap = (f'<urlset><url><loc>{secret.as_uri()}</loc></url><url><loc>http://[bad</loc></url>'
+               f'<url><loc>ftp://127.0.0.1/x.pdf</loc></url><url><loc>/good.html</loc></url></urlset>').encode()
+    routes = {"/sitemap.xml": Route(200, sitemap), "/good.html": Route(200, page, {"Content-Type": "text/html"})}
+    with RoutedSite(routes) as site:
+        summary = run_ingest([Source(name="evil", kind="sitemap", url=site.base_url + "/sitemap.xml")], settings)
+    assert summary.indexed == 1
+    reasons = {f.url: f.reason for f in summary.failures}
+    assert "only read from directory sources" in reasons[secret.as_uri()]
+    assert any("scheme 'ftp'" in r for r in reasons.values())
+    ctx = HubContext(settings)
+    try:
+        assert all("SUPERSECRET" not in (ctx.index.get(i).text or "") for i in ctx.index.ids())
+    finally:
+        ctx.close()
+
+
+def test_lost_index_is_refilled_not_answered_with_304(demo, settings):
+    source = Source(name="demo-refill", kind="urls", urls=[demo.base_url + f"/posts/{POSTS[3].slug}.html"])
+    assert run_ingest([source], settings).indexed == 1
+    settings.index_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        settings.index_path.with_name(settings.index_path.name + suffix).unlink(missing_ok=True)
+    again = run_ingest([source], settings)
+    assert again.indexed == 1 and again.not_modified == 0

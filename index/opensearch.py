@@ -1,0 +1,889 @@
+"""The OpenSearch index backend: the same contract as :class:`index.embedded.EmbeddedIndex`, on an
+OpenSearch 2.x cluster (tested against a local 2.19.1 node, see ``scripts/opensearch/README.md``).
+
+Layout: two aliases, ``{prefix}-documents`` and ``{prefix}-chunks``, each pointing at one versioned
+physical index (``{prefix}-documents-v{N}``, ``{prefix}-chunks-v{N}``) with explicit, strict
+mappings. :meth:`OpenSearchIndex.reindex` builds version N+1, copies with ``_reindex`` and swaps
+both aliases in one atomic ``_aliases`` call, so searches through the aliases never see a missing
+or empty index.
+
+* documents: one entry per document (filter/facet fields, the ``IndexedDocument`` JSON in a
+  non-indexed ``data`` object);
+* chunks: one entry per chunk (``body`` text, english analyzer; the document's title in ``title``
+  on ordinal 0 only, so a title counts once per document), its embedding in a ``knn_vector``
+  (HNSW, **lucene** engine, cosine; faiss/nmslib need native libraries the Maven build lacks), the
+  document's filter fields copied so BM25 and kNN filter at chunk level; ordinal -1 holds the title
+  vector (no text).
+
+Search mirrors the embedded backend: BM25 over ``title^4`` and ``body`` collapsed to the best chunk
+per document with a ``<mark>`` snippet; kNN with the filter inside the ``knn`` clause (lucene
+efficient filtering) collapsed per document; hybrid = reciprocal rank fusion (Cormack, Clarke &
+Buettcher, SIGIR 2009) of the two document rankings; documents whose whole title equals the query
+go first in BM25 and hybrid modes.
+
+Bulk writes check every item (``_bulk`` answers HTTP 200 with ``errors: true`` when some items
+fail, case 017): only items rejected with 429/503 are retried, with exponential back-off; mapping
+errors are reported with their reasons and never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
+from opensearchpy.helpers import expand_action, scan
+
+from core.models import Chunk, IndexedDocument
+from index.backend import IndexMismatch
+from index.query import (
+    LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, parse_query,
+    query_terms, reciprocal_rank_fusion, title_key,
+)
+
+TITLE_WEIGHT = 4.0
+BODY_WEIGHT = 1.0
+CANDIDATES = 300          # documents per retrieval list (as in the embedded backend)
+KNN_K = 2000              # chunks the kNN clause returns before collapsing to documents
+SNIPPET_CHARS = 200       # highlight fragment size (characters)
+PAGE_SIZE = 1000          # documents/chunks per page when listing with search_after
+RETRY_STATUSES = frozenset({429, 503})
+
+_EXACT_TITLE_LIMIT = 1000
+
+# -- mappings ---------------------------------------------------------------------------------
+
+_KEYWORD = {"type": "keyword"}
+_ENGLISH = {"type": "text", "analyzer": "english"}
+
+
+def documents_mapping() -> dict:
+    """Settings and strict mappings of a physical documents index."""
+    return {
+        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "id": _KEYWORD,
+                "url": _KEYWORD,
+                "source": _KEYWORD,
+                "title": {**_ENGLISH, "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
+                "title_key": _KEYWORD,
+                "publisher": _KEYWORD,
+                "published_date": {"type": "date", "format": "strict_date"},
+                "year": {"type": "integer"},
+                "language": _KEYWORD,
+                "doc_type": _KEYWORD,
+                "content_hash": _KEYWORD,
+                "indexed_at": {"type": "date", "format": "strict_date_optional_time"},
+                "themes": _KEYWORD,
+                "policy_areas": _KEYWORD,
+                "data": {"type": "object", "enabled": False},
+            },
+        },
+    }
+
+
+def chunks_mapping(dimension: int) -> dict:
+    """Settings and strict mappings of a physical chunks index with ``dimension``-sized vectors.
+
+    The ``knn_vector`` sets ``engine: lucene`` explicitly: the default (faiss) and nmslib need
+    native libraries; without them the node dies on the first refresh.
+    """
+    return {
+        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "knn": True}},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "doc_id": _KEYWORD,
+                "ordinal": {"type": "integer"},
+                "page": {"type": "integer"},
+                "title": _ENGLISH,
+                "body": _ENGLISH,
+                "vector": {
+                    "type": "knn_vector",
+                    "dimension": dimension,
+                    "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"},
+                },
+                "publisher": _KEYWORD,
+                "year": {"type": "integer"},
+                "language": _KEYWORD,
+                "doc_type": _KEYWORD,
+                "themes": _KEYWORD,
+                "policy_areas": _KEYWORD,
+            },
+        },
+    }
+
+
+# -- bulk loading -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BulkItemError:
+    """One failed item of a ``_bulk`` response: its position in the request, ``_id``, HTTP status,
+    error type and reason."""
+
+    position: int
+    id: str | None
+    status: int
+    error_type: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """``"type: reason"`` (or just the reason when there is no type)."""
+        return f"{self.error_type}: {self.reason}" if self.error_type else self.reason
+
+
+@dataclass
+class BulkReport:
+    """Outcome of :func:`bulk_load`.
+
+    ``succeeded``: items written; ``failed``: ``(id, status, reason)`` of the items that stayed
+    failed (mapping errors at once, 429/503 after the last retry); ``retried``: how many item
+    re-sends were made (an item retried twice counts twice).
+    """
+
+    succeeded: int = 0
+    failed: list[tuple[str | None, int, str]] = field(default_factory=list)
+    retried: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no item failed."""
+        return not self.failed
+
+
+def _item_error(position: int, item: dict) -> BulkItemError | None:
+    """The error of one response item, or None when it succeeded."""
+    op, result = next(iter(item.items()))
+    status = int(result.get("status", 500))
+    if 200 <= status < 300 or (op == "delete" and status == 404):
+        return None
+    error = result.get("error")
+    if isinstance(error, dict):
+        error_type, reason = str(error.get("type", "")), str(error.get("reason", ""))
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason = f"{reason} (caused by {cause.get('type', '')}: {cause['reason']})"
+    else:
+        error_type, reason = "", str(error or f"status {status}")
+    return BulkItemError(position, result.get("_id"), status, error_type, reason)
+
+
+def classify_bulk_items(response: dict) -> tuple[list[BulkItemError], list[BulkItemError]]:
+    """Split the failed items of one ``_bulk`` response into (to retry, failed for good).
+
+    Pure function. HTTP 200 from ``_bulk`` does not mean success: every item's ``status`` is read
+    (not only the top-level ``errors`` flag). Items rejected with 429 (queue full) or 503 are
+    retryable; any other non-2xx item (e.g. 400 ``mapper_parsing_exception``) is a permanent
+    failure. A 404 on a ``delete`` counts as success. ``position`` indexes the request's actions.
+    """
+    retry: list[BulkItemError] = []
+    failed: list[BulkItemError] = []
+    for position, item in enumerate(response.get("items", [])):
+        error = _item_error(position, item)
+        if error is None:
+            continue
+        (retry if error.status in RETRY_STATUSES else failed).append(error)
+    return retry, failed
+
+
+def _ndjson(pairs: list[tuple[Any, Any]]) -> str:
+    lines = []
+    for action, source in pairs:
+        lines.append(json.dumps(action, separators=(",", ":")))
+        if source is not None:
+            lines.append(source if isinstance(source, str) else json.dumps(source, separators=(",", ":"),
+                                                                             ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def _action_id(action: Any) -> str | None:
+    op = next(iter(action.values())) if isinstance(action, dict) and action else {}
+    return op.get("_id") if isinstance(op, dict) else None
+
+
+def bulk_load(client: Any, actions: Iterable[dict | str], *, max_retries: int = 3, chunk_size: int = 500,
+              initial_backoff: float = 0.5, max_backoff: float = 30.0,
+              sleep: Callable[[float], None] = time.sleep, **bulk_kwargs: Any) -> BulkReport:
+    """Send ``actions`` with ``client.bulk`` in batches of ``chunk_size`` and check every item.
+
+    ``actions`` are dicts in the ``opensearchpy.helpers`` format (``_op_type``, ``_index``, ``_id``,
+    ``_source`` or the source fields inline). Items rejected with 429/503 are re-sent alone, up to
+    ``max_retries`` times, waiting ``initial_backoff * 2**attempt`` seconds (capped at
+    ``max_backoff``) before each retry; other failed items (mapping errors, 400) are reported at
+    once and never retried. A whole request failing with a transport error counts as every item
+    of the batch failing with that status (retried when it is 429/503). Extra keyword arguments
+    go to ``client.bulk`` (e.g. ``refresh``). Never raises for item failures: read
+    :attr:`BulkReport.failed`.
+    """
+    report = BulkReport()
+    pairs = [expand_action(action) for action in actions]
+    for start in range(0, len(pairs), chunk_size):
+        pending = pairs[start:start + chunk_size]
+        attempt = 0
+        while pending:
+            try:
+                response = client.bulk(body=_ndjson(pending), **bulk_kwargs)
+                retry, failed = classify_bulk_items(response)
+                report.succeeded += len(pending) - len(retry) - len(failed)
+            except TransportError as exc:
+                status = exc.status_code if isinstance(exc.status_code, int) else 0
+                reason = f"{exc.error}: {exc.info}" if exc.info else str(exc.error)
+                errors = [BulkItemError(i, _action_id(a), status, "transport_error", reason)
+                          for i, (a, _) in enumerate(pending)]
+                retry, failed = (errors, []) if status in RETRY_STATUSES else ([], errors)
+            for error in failed:
+                report.failed.append((error.id or _action_id(pending[error.position][0]), error.status,
+                                      error.message))
+            if retry and attempt >= max_retries:
+                for error in retry:
+                    report.failed.append((error.id or _action_id(pending[error.position][0]), error.status,
+                                          f"{error.message} (gave up after {max_retries} retries)"))
+                retry = []
+            pending = [pending[error.position] for error in retry]
+            if pending:
+                sleep(min(max_backoff, initial_backoff * 2 ** attempt))
+                attempt += 1
+                report.retried += len(pending)
+    return report
+
+
+# -- query building -----------------------------------------------------------------------------
+
+def _clause(term: QueryTerm) -> dict:
+    """One parsed clause over ``title^4`` and ``body`` (scores summed, like FTS5 bm25 columns)."""
+    text = " ".join(term.words)
+    if term.prefix:
+        kind = "match_phrase_prefix"
+    elif len(term.words) > 1:
+        kind = "match_phrase"
+    else:
+        kind = "match"
+    return {"bool": {"should": [
+        {kind: {"title": {"query": text, "boost": TITLE_WEIGHT}}},
+        {kind: {"body": {"query": text, "boost": BODY_WEIGHT}}},
+    ], "minimum_should_match": 1}}
+
+
+def text_query(text: str) -> dict | None:
+    """The bool query for the user query language of :func:`index.query.parse_query`, with the
+    precedence of SQLite FTS5 (the embedded backend): NOT binds tighter than AND, AND tighter than
+    OR; ``a OR b AND c NOT d`` = ``a OR (b AND c AND NOT d)``. None when no clause is left."""
+    groups: list[tuple[list[dict], list[dict]]] = []
+    for term in parse_query(text):
+        if term.operator == "OR" or not groups:
+            groups.append(([_clause(term)], []))
+        elif term.operator == "AND":
+            groups[-1][0].append(_clause(term))
+        else:  # NOT
+            groups[-1][1].append(_clause(term))
+    if not groups:
+        return None
+    rendered = []
+    for must, must_not in groups:
+        if len(must) == 1 and not must_not:
+            rendered.append(must[0])
+        else:
+            rendered.append({"bool": {"must": must, **({"must_not": must_not} if must_not else {})}})
+    if len(rendered) == 1:
+        return rendered[0]
+    return {"bool": {"should": rendered, "minimum_should_match": 1}}
+
+
+def filter_clauses(filters: SearchFilters) -> list[dict]:
+    """Bool filter clauses for ``filters`` on the fields that documents and chunks share.
+    Publisher, doc type and language match case-insensitively (as the embedded backend's
+    ``COLLATE NOCASE``); label ids exactly; the year range is inclusive."""
+    clauses: list[dict] = []
+    if filters.theme:
+        clauses.append({"term": {"themes": filters.theme}})
+    if filters.policy_area:
+        clauses.append({"term": {"policy_areas": filters.policy_area}})
+    for name in ("publisher", "doc_type", "language"):
+        value = getattr(filters, name)
+        if value:
+            clauses.append({"term": {name: {"value": value, "case_insensitive": True}}})
+    years = {}
+    if filters.year_from is not None:
+        years["gte"] = filters.year_from
+    if filters.year_to is not None:
+        years["lte"] = filters.year_to
+    if years:
+        clauses.append({"range": {"year": years}})
+    return clauses
+
+
+_MARK_RUN = re.compile(r"</mark>(\s+)<mark>")
+
+
+def _unsupported(exc: TransportError) -> bool:
+    """True when the cluster has no handler for the endpoint (e.g. ``_delete_by_query`` and
+    ``_reindex`` without the ``reindex`` module: 400 "no handler found for uri", or 405
+    "Incorrect HTTP method" as ``/_reindex`` then reads as an index name)."""
+    text = f"{exc.error} {exc.info}"
+    return exc.status_code in (400, 404, 405) and ("no handler found" in text or "Incorrect HTTP method" in text)
+
+
+# -- the backend --------------------------------------------------------------------------------
+
+class OpenSearchIndex:
+    """Search index on an OpenSearch cluster; ``dimension`` is the embedding size.
+
+    ``hosts`` are URLs (``https://`` turns TLS on); ``username``/``password`` give basic auth;
+    ``verify_certs``/``ca_certs`` control certificate checks; ``timeout_s`` is the per-request
+    timeout in seconds. The client retries connection errors, timeouts and HTTP 429/502/503/504
+    up to ``max_retries`` times. Creates the indices and aliases when missing (:meth:`ensure`);
+    raises :class:`index.backend.IndexMismatch` when the existing chunks index holds vectors of
+    another dimension. Safe to share between threads.
+    """
+
+    def __init__(self, *, hosts: list[str], dimension: int, index_prefix: str = "evidence-hub",
+                 username: str | None = None, password: str | None = None, verify_certs: bool = True,
+                 ca_certs: str | None = None, timeout_s: float = 30, max_retries: int = 3):
+        if not hosts:
+            raise ValueError("hosts is empty")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]*", index_prefix):
+            raise ValueError(f"index_prefix {index_prefix!r}: use lower-case letters, digits, '-', '_', '.'")
+        self.dimension = dimension
+        self.prefix = index_prefix
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        options: dict[str, Any] = {
+            "hosts": list(hosts), "timeout": timeout_s, "max_retries": max_retries, "retry_on_timeout": True,
+            "retry_on_status": (429, 502, 503, 504), "verify_certs": verify_certs,
+        }
+        if any(str(h).lower().startswith("https://") for h in hosts):
+            options["use_ssl"] = True
+        if ca_certs:
+            options["ca_certs"] = ca_certs
+        if username is not None:
+            options["http_auth"] = (username, password or "")
+        self._client = OpenSearch(**options)
+        self._by_query_api: bool | None = None  # whether _delete_by_query/_reindex exist (None: not tried)
+        try:
+            self.ensure()
+        except BaseException:
+            self._client.close()
+            raise
+
+    # -- names and housekeeping ---------------------------------------------------------------
+    @property
+    def client(self) -> OpenSearch:
+        """The underlying opensearch-py client."""
+        return self._client
+
+    @property
+    def documents_alias(self) -> str:
+        """Alias of the current documents index."""
+        return f"{self.prefix}-documents"
+
+    @property
+    def chunks_alias(self) -> str:
+        """Alias of the current chunks index."""
+        return f"{self.prefix}-chunks"
+
+    def _physical(self, kind: str, version: int) -> str:
+        return f"{self.prefix}-{kind}-v{version}"
+
+    def _mapping(self, kind: str) -> dict:
+        return documents_mapping() if kind == "documents" else chunks_mapping(self.dimension)
+
+    def _versions(self) -> dict[str, dict[str, bool]]:
+        """Physical indices per kind: {kind: {name: behind_alias}}."""
+        found: dict[str, dict[str, bool]] = {"documents": {}, "chunks": {}}
+        pattern = f"{self.prefix}-documents-v*,{self.prefix}-chunks-v*"
+        for name, info in self._client.indices.get(index=pattern, allow_no_indices=True).items():
+            match = re.fullmatch(re.escape(self.prefix) + r"-(documents|chunks)-v(\d+)", name)
+            if match:
+                found[match.group(1)][name] = f"{self.prefix}-{match.group(1)}" in (info.get("aliases") or {})
+        return found
+
+    @staticmethod
+    def _version_of(name: str) -> int:
+        return int(name.rsplit("-v", 1)[1])
+
+    def _current(self) -> dict[str, str]:
+        """The physical index behind each alias."""
+        current = {}
+        for kind, alias in (("documents", self.documents_alias), ("chunks", self.chunks_alias)):
+            names = sorted(self._client.indices.get_alias(name=alias))
+            if len(names) != 1:
+                raise IndexMismatch(f"alias {alias} points at {names}; expected exactly one index")
+            current[kind] = names[0]
+        return current
+
+    def ensure(self) -> None:
+        """Create version 1 of both indices with their aliases when missing (an alias missing
+        over existing versions is pointed at the newest). Raises IndexMismatch when the chunks
+        index holds vectors of another dimension, or when an alias name is taken by a plain index."""
+        for kind, alias in (("documents", self.documents_alias), ("chunks", self.chunks_alias)):
+            if self._client.indices.exists_alias(name=alias):
+                continue
+            if self._client.indices.exists(index=alias):
+                raise IndexMismatch(f"{alias} is a plain index, not an alias; move its data to "
+                                    f"{self._physical(kind, 1)} or use another index_prefix")
+            existing = sorted(self._versions()[kind], key=self._version_of)
+            if existing:
+                self._client.indices.update_aliases(body={"actions": [
+                    {"add": {"index": existing[-1], "alias": alias}}]})
+                continue
+            body = {**self._mapping(kind), "aliases": {alias: {}}}
+            try:
+                self._client.indices.create(index=self._physical(kind, 1), body=body)
+            except RequestError as exc:
+                if exc.error != "resource_already_exists_exception":  # created by a concurrent process
+                    raise
+        self._check_dimension()
+
+    def _check_dimension(self) -> None:
+        mappings = self._client.indices.get_mapping(index=self.chunks_alias)
+        for name, info in mappings.items():
+            vector = info.get("mappings", {}).get("properties", {}).get("vector", {})
+            if vector.get("type") != "knn_vector":
+                raise IndexMismatch(f"{name} has no knn_vector field 'vector'; use another index_prefix")
+            stored = int(vector.get("dimension", -1))
+            if stored != self.dimension:
+                raise IndexMismatch(f"{name} holds {stored}-dimensional embeddings but the model gives "
+                                    f"{self.dimension}; re-index with the original model or use a new index_prefix")
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._client.close()
+
+    def _refresh(self) -> None:
+        self._client.indices.refresh(index=f"{self.documents_alias},{self.chunks_alias}")
+
+    # -- writes -------------------------------------------------------------------------------
+    def _document_source(self, doc: IndexedDocument) -> dict:
+        return {
+            "id": doc.id, "url": doc.url, "source": doc.source, "title": doc.title,
+            "title_key": title_key(doc.title or ""), "publisher": doc.publisher,
+            "published_date": doc.published_date.isoformat() if doc.published_date else None,
+            "year": doc.published_date.year if doc.published_date else None,
+            "language": doc.language, "doc_type": doc.doc_type, "content_hash": doc.content_hash,
+            "indexed_at": doc.indexed_at.isoformat(),
+            "themes": [label.id for label in doc.themes],
+            "policy_areas": [label.id for label in doc.policy_areas],
+            "data": doc.model_dump(mode="json"),
+        }
+
+    @staticmethod
+    def _shared_fields(doc: IndexedDocument) -> dict:
+        return {
+            "publisher": doc.publisher, "year": doc.published_date.year if doc.published_date else None,
+            "language": doc.language, "doc_type": doc.doc_type,
+            "themes": [label.id for label in doc.themes],
+            "policy_areas": [label.id for label in doc.policy_areas],
+        }
+
+    def upsert(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
+               title_vector: np.ndarray | None = None) -> None:
+        """Insert or replace ``doc`` with its chunks and their vectors (float32, shape
+        (len(chunks), dimension)); ``title_vector`` (shape (dimension,)) is stored as chunk -1.
+
+        The new chunks are written under ids ``{doc_id}:{i}`` (overwriting the old ones in place),
+        then chunks the new version no longer has are deleted, then both indices are refreshed: the
+        write is visible to searches when this returns, and a concurrent search never sees the
+        document without chunks. Raises ValueError on bad shapes (nothing written) and
+        RuntimeError naming the item ids and reasons when items failed after retries (the
+        document is then removed whole, so ``content_hash_of`` gives None and the next run
+        indexes it again).
+        """
+        actions, chunk_ids = self._actions(doc, chunks, vectors, title_vector)
+        report = bulk_load(self._client, actions, max_retries=self.max_retries)
+        if report.failed:
+            try:
+                self.delete(doc.id)
+            finally:
+                details = "; ".join(f"{item_id} ({status}): {reason}" for item_id, status, reason in report.failed)
+                raise RuntimeError(f"indexing document {doc.id} failed for {len(report.failed)} of {len(actions)} "
+                                   f"items, document removed: {details}")
+        self._delete_where(self.chunks_alias, {"bool": {
+            "filter": [{"term": {"doc_id": doc.id}}], "must_not": [{"ids": {"values": chunk_ids}}]}})
+        self._refresh()
+
+    def upsert_many(self, items: list[tuple[IndexedDocument, list[Chunk], np.ndarray, np.ndarray | None]]) -> None:
+        """Insert or replace every ``(doc, chunks, vectors, title_vector)`` of ``items``: the same
+        result as :meth:`upsert` per item in order (a repeated doc id: the last one wins), at bulk
+        cost.
+
+        Every item's shapes are checked first (ValueError naming the document; nothing written).
+        Then one ``mget`` finds which documents already exist, ONE :func:`bulk_load` sends all
+        documents and chunks of the batch, chunks that the new versions no longer have are deleted
+        for the documents that existed before (new ones have none), and both indices are refreshed
+        once. Writes are visible to searches on return. When items fail after retries, the
+        documents they belong to are removed whole (as :meth:`upsert` does), the others stay
+        written, and RuntimeError names the documents, item ids and reasons.
+        """
+        latest: dict[str, tuple[IndexedDocument, list[Chunk], np.ndarray, np.ndarray | None]] = {}
+        for item in items:  # last one wins; dict order = first appearance
+            latest[item[0].id] = item
+        actions: list[dict] = []
+        chunk_ids_of: dict[str, list[str]] = {}
+        owners: dict[str | None, set[str]] = {}
+        for doc_id, (doc, chunks, vectors, title_vector) in latest.items():
+            try:
+                doc_actions, chunk_ids = self._actions(doc, chunks, vectors, title_vector)
+            except ValueError as exc:
+                raise ValueError(f"document {doc_id}: {exc}") from None
+            actions.extend(doc_actions)
+            chunk_ids_of[doc_id] = chunk_ids
+            for action in doc_actions:
+                owners.setdefault(action["_id"], set()).add(doc_id)
+        if not latest:
+            return
+        existing = set()
+        ids = list(latest)
+        for start in range(0, len(ids), PAGE_SIZE):
+            found = self._client.mget(index=self.documents_alias, body={"ids": ids[start:start + PAGE_SIZE]},
+                                      _source=False)
+            existing.update(d["_id"] for d in found["docs"] if d.get("found"))
+        report = bulk_load(self._client, actions, max_retries=self.max_retries)
+        failed_docs = sorted({doc_id for item_id, _, _ in report.failed for doc_id in owners.get(item_id, ())})
+        stale = [doc_id for doc_id in latest if doc_id in existing and doc_id not in failed_docs]
+        for start in range(0, len(stale), PAGE_SIZE):  # bounded: ids/terms queries have term limits
+            group = stale[start:start + PAGE_SIZE]
+            self._delete_where(self.chunks_alias, {"bool": {
+                "filter": [{"terms": {"doc_id": group}}],
+                "must_not": [{"ids": {"values": [c for doc_id in group for c in chunk_ids_of[doc_id]]}}]}})
+        if report.failed:
+            try:
+                for doc_id in failed_docs:
+                    self.delete(doc_id)
+            finally:
+                self._refresh()
+                details = "; ".join(f"{item_id} ({status}): {reason}" for item_id, status, reason in report.failed)
+                raise RuntimeError(f"indexing failed for {len(report.failed)} of {len(actions)} items; documents "
+                                   f"removed: {', '.join(failed_docs)}: {details}")
+        self._refresh()
+
+    def _actions(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
+                 title_vector: np.ndarray | None) -> tuple[list[dict], list[str]]:
+        """The bulk actions writing ``doc`` and its chunks (``opensearchpy.helpers`` format), and
+        the chunk ids they use. Raises ValueError on bad shapes."""
+        vectors = np.asarray(vectors)
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError(f"vectors shape {vectors.shape} != ({len(chunks)}, {self.dimension})")
+        if title_vector is not None and np.asarray(title_vector).shape != (self.dimension,):
+            raise ValueError(f"title_vector shape {np.asarray(title_vector).shape} != ({self.dimension},)")
+        shared = self._shared_fields(doc)
+        actions: list[dict] = [{"_index": self.documents_alias, "_id": doc.id, "_source": self._document_source(doc)}]
+        chunk_ids = []
+        if title_vector is not None and doc.title:
+            chunk_ids.append(f"{doc.id}:t")
+            actions.append({"_index": self.chunks_alias, "_id": chunk_ids[-1], "_source": {
+                "doc_id": doc.id, "ordinal": -1, "page": None, "body": "",
+                "vector": np.asarray(title_vector, np.float32).tolist(), **shared}})
+        for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
+            chunk_ids.append(f"{doc.id}:{i}")
+            source = {"doc_id": doc.id, "ordinal": chunk.ordinal, "page": chunk.page, "body": chunk.text,
+                      "vector": np.asarray(vector, np.float32).tolist(), **shared}
+            if chunk.ordinal == 0:
+                source["title"] = doc.title or ""
+            actions.append({"_index": self.chunks_alias, "_id": chunk_ids[-1], "_source": source})
+        return actions, chunk_ids
+
+    def delete(self, doc_id: str) -> bool:
+        """Delete a document and its chunks; True when the document existed."""
+        try:
+            self._client.delete(index=self.documents_alias, id=doc_id, refresh=True)
+            existed = True
+        except NotFoundError:
+            existed = False
+        self._delete_where(self.chunks_alias, {"term": {"doc_id": doc_id}})
+        return existed
+
+    def _delete_where(self, index: str, query: dict) -> None:
+        """Delete the entries matching ``query`` and refresh: ``_delete_by_query`` where the cluster
+        has it (the ``reindex`` module; the Maven-assembled test node and OpenSearch Serverless lack
+        it), else search + bulk delete in pages. Refreshes first: both only see refreshed entries."""
+        self._client.indices.refresh(index=index)
+        if self._by_query_api is not False:
+            try:
+                self._client.delete_by_query(index=index, body={"query": query}, conflicts="proceed", refresh=True)
+                self._by_query_api = True
+                return
+            except TransportError as exc:
+                if not _unsupported(exc):
+                    raise
+                self._by_query_api = False
+        while True:
+            hits = self._client.search(index=index, body={"query": query, "size": PAGE_SIZE, "_source": False,
+                                                          "track_total_hits": False})["hits"]["hits"]
+            if not hits:
+                return
+            report = bulk_load(self._client, [{"_op_type": "delete", "_index": h["_index"], "_id": h["_id"]}
+                                              for h in hits], max_retries=self.max_retries)
+            if report.failed:
+                raise RuntimeError(f"deleting from {index} failed: {report.failed[:10]}")
+            self._client.indices.refresh(index=index)
+
+    # -- reads --------------------------------------------------------------------------------
+    def get(self, doc_id: str) -> IndexedDocument | None:
+        """The stored document or None."""
+        try:
+            found = self._client.get(index=self.documents_alias, id=doc_id, _source_includes="data")
+        except NotFoundError:
+            return None
+        return IndexedDocument.model_validate(found["_source"]["data"])
+
+    def _get_many(self, doc_ids: list[str]) -> dict[str, IndexedDocument]:
+        if not doc_ids:
+            return {}
+        found = self._client.mget(index=self.documents_alias, body={"ids": doc_ids}, _source_includes="data")
+        return {d["_id"]: IndexedDocument.model_validate(d["_source"]["data"])
+                for d in found["docs"] if d.get("found")}
+
+    def content_hash_of(self, doc_id: str) -> str | None:
+        """The content hash stored for ``doc_id`` (None when absent)."""
+        try:
+            found = self._client.get(index=self.documents_alias, id=doc_id, _source_includes="content_hash")
+        except NotFoundError:
+            return None
+        return found["_source"].get("content_hash")
+
+    def count(self) -> int:
+        """Number of documents."""
+        return int(self._client.count(index=self.documents_alias)["count"])
+
+    def chunk_count(self) -> int:
+        """Number of text chunks (title vectors not counted)."""
+        body = {"query": {"range": {"ordinal": {"gte": 0}}}}
+        return int(self._client.count(index=self.chunks_alias, body=body)["count"])
+
+    def _scan(self, index: str, query: dict, sort: list, source: Any) -> Iterable[dict]:
+        """All hits of ``query`` in ``sort`` order (unique sort keys), paged with search_after."""
+        after = None
+        while True:
+            body = {"query": query, "sort": sort, "size": PAGE_SIZE, "_source": source, "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            hits = self._client.search(index=index, body=body)["hits"]["hits"]
+            yield from hits
+            if len(hits) < PAGE_SIZE:
+                return
+            after = hits[-1]["sort"]
+
+    def ids(self) -> list[str]:
+        """All document ids, sorted."""
+        return [h["_source"]["id"] for h in self._scan(self.documents_alias, {"match_all": {}},
+                                                       [{"id": "asc"}], ["id"])]
+
+    def chunks_of(self, doc_id: str) -> tuple[list[Chunk], np.ndarray]:
+        """A document's chunks (ordinal >= 0, by ordinal) and their vectors, float32
+        (n, dimension)."""
+        query = {"bool": {"filter": [{"term": {"doc_id": doc_id}}, {"range": {"ordinal": {"gte": 0}}}]}}
+        source = ["ordinal", "page", "body", "vector"]
+        body = {"query": query, "sort": [{"ordinal": "asc"}], "size": PAGE_SIZE, "_source": source}
+        hits = self._client.search(index=self.chunks_alias, body=body)["hits"]["hits"]
+        if len(hits) >= PAGE_SIZE:  # a long document: scroll through all of its chunks
+            hits = sorted(scan(self._client, index=self.chunks_alias, query={"query": query, "_source": source}),
+                          key=lambda h: h["_source"]["ordinal"])
+        chunks = [Chunk(ordinal=h["_source"]["ordinal"], page=h["_source"].get("page"), text=h["_source"]["body"])
+                  for h in hits]
+        vectors = np.array([h["_source"]["vector"] for h in hits], dtype=np.float32).reshape(len(hits),
+                                                                                                self.dimension)
+        return chunks, vectors
+
+    def stats(self) -> dict:
+        """Counts and the physical indices behind the aliases: ``{"documents": int, "chunks": int,
+        "version": "v2", "indices": {"documents": name, "chunks": name}}``."""
+        current = self._current()
+        return {"documents": self.count(), "chunks": self.chunk_count(),
+                "version": f"v{self._version_of(current['documents'])}", "indices": current}
+
+    # -- search -------------------------------------------------------------------------------
+    def _search(self, index: str, body: dict) -> dict:
+        try:
+            return self._client.search(index=index, body=body)
+        except RequestError as exc:
+            raise ValueError(f"the search was refused: {exc.error}: {exc.info}") from None
+
+    def _bm25(self, query: SearchQuery) -> list[tuple[str, float, int | None, str]]:
+        """(doc_id, score, page, snippet) of the best chunk per document, best first."""
+        matched = text_query(query.text)
+        if matched is None:
+            return []
+        body = {
+            "size": CANDIDATES, "track_total_hits": False, "_source": ["doc_id", "page"],
+            "query": {"bool": {"must": [matched], "filter": filter_clauses(query.filters)}},
+            "collapse": {"field": "doc_id"},
+            "highlight": {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "fields": {"body": {
+                "type": "unified", "fragment_size": SNIPPET_CHARS, "number_of_fragments": 1,
+                "no_match_size": SNIPPET_CHARS}}},
+        }
+        has_phrase = any(len(t.words) > 1 for t in parse_query(query.text))
+        ranked = []
+        for hit in self._search(self.chunks_alias, body)["hits"]["hits"]:
+            snippet = " … ".join(hit.get("highlight", {}).get("body", []))
+            if has_phrase:  # the highlighter marks a phrase word by word: mark it as one run
+                snippet = _MARK_RUN.sub(r"\1", snippet)
+            ranked.append((hit["_source"]["doc_id"], float(hit["_score"]), hit["_source"].get("page"), snippet))
+        return ranked
+
+    def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float, dict]]:
+        """(doc_id, cosine, best chunk source) per document, best first."""
+        knn: dict[str, Any] = {"vector": np.asarray(vector, np.float32).tolist(), "k": KNN_K}
+        clauses = filter_clauses(filters)
+        if clauses:
+            knn["filter"] = {"bool": {"filter": clauses}}
+        body = {"size": CANDIDATES, "track_total_hits": False,
+                "_source": ["doc_id", "ordinal", "page", "body"],
+                "query": {"knn": {"vector": knn}}, "collapse": {"field": "doc_id"}}
+        # lucene cosinesimil scores are (1 + cos) / 2; report the cosine like the embedded backend
+        return [(h["_source"]["doc_id"], 2.0 * float(h["_score"]) - 1.0, h["_source"])
+                for h in self._search(self.chunks_alias, body)["hits"]["hits"]]
+
+    def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
+        """Run a search. ``query_vector`` (unit length, shape (dimension,)) is needed for semantic
+        and hybrid modes. Hybrid fuses the BM25 and kNN document rankings by reciprocal rank fusion
+        (Cormack, Clarke & Buettcher 2009, k=60). Raises ValueError for a missing or mis-shaped
+        vector or a query the cluster refuses."""
+        terms = query_terms(query.text)
+        bm25 = self._bm25(query) if query.mode in ("bm25", "hybrid") else []
+        semantic: list[tuple[str, float, dict]] = []
+        if query.mode in ("semantic", "hybrid"):
+            if query_vector is None:
+                raise ValueError(f"mode {query.mode} needs a query vector")
+            if np.asarray(query_vector).shape != (self.dimension,):
+                raise ValueError(f"query vector shape {np.asarray(query_vector).shape} != ({self.dimension},)")
+            semantic = self._semantic(query_vector, query.filters)
+        if query.mode == "bm25":
+            ranked = [(d, s) for d, s, _, _ in bm25]
+        elif query.mode == "semantic":
+            ranked = [(d, s) for d, s, _ in semantic]
+        else:
+            ranked = reciprocal_rank_fusion([[d for d, *_ in bm25], [d for d, *_ in semantic]])
+        if query.mode != "semantic":
+            ranked = self._exact_title_first(query, ranked)
+        window = ranked[query.offset: query.offset + query.limit]
+        docs = self._get_many([d for d, _ in window])
+        bm25_of = {d: (page, snippet) for d, _, page, snippet in bm25}
+        chunk_of = {d: source for d, _, source in semantic}
+        hits = [self._hit(docs[d], score, bm25_of.get(d), chunk_of.get(d), terms)
+                for d, score in window if d in docs]
+        return SearchResponse(query=query, total=len(ranked), hits=hits)
+
+    def _exact_title_first(self, query: SearchQuery, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Documents whose whole title equals the query (``title_key``) go first, in their existing
+        order; matching documents the ranking lacks follow them, by id, with the top score."""
+        key = title_key(query.text)
+        if not key:
+            return ranked
+        body = {"size": _EXACT_TITLE_LIMIT, "_source": ["id"], "track_total_hits": False,
+                "query": {"bool": {"filter": [{"term": {"title_key": key}}, *filter_clauses(query.filters)]}}}
+        exact = {h["_source"]["id"] for h in self._search(self.documents_alias, body)["hits"]["hits"]}
+        if not exact:
+            return ranked
+        top = max((score for _, score in ranked), default=0.0)
+        known = {d for d, _ in ranked}
+        first = [(d, s) for d, s in ranked if d in exact] + [(d, top) for d in sorted(exact - known)]
+        return first + [(d, s) for d, s in ranked if d not in exact]
+
+    def _opening_chunk(self, doc_id: str) -> dict | None:
+        body = {"size": 1, "_source": ["ordinal", "page", "body"],
+                "query": {"bool": {"filter": [{"term": {"doc_id": doc_id}}, {"term": {"ordinal": 0}}]}}}
+        hits = self._client.search(index=self.chunks_alias, body=body)["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    def _hit(self, doc: IndexedDocument, score: float, bm25_hit, chunk: dict | None, terms) -> SearchHit:
+        page, snippet = bm25_hit if bm25_hit else (None, "")
+        if not snippet and chunk is not None:
+            if chunk.get("ordinal", 0) < 0:  # the title vector matched: show the document's opening
+                chunk = self._opening_chunk(doc.id)
+            if chunk:
+                page, snippet = chunk.get("page"), highlight(chunk.get("body", ""), terms)
+        refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
+        return SearchHit(
+            id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
+            published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language, page=page,
+            snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+        )
+
+    # -- versions -----------------------------------------------------------------------------
+    def reindex(self, *, timeout_s: float = 3600) -> str:
+        """Rebuild both indices as the next version and switch the aliases to it.
+
+        Creates ``{prefix}-documents-v{N+1}`` and ``{prefix}-chunks-v{N+1}`` with the current
+        mappings, copies the data with ``_reindex`` (``wait_for_completion``, up to ``timeout_s``
+        seconds), refreshes, then moves both aliases in ONE ``_aliases`` call (atomic: searches
+        see the old version until the switch, the new one after, never an empty index). The old
+        version is kept (see :meth:`drop_old_versions`). Writes made during the copy go to the old
+        version and are not carried over: pause ingestion while reindexing. Returns the new
+        version name, e.g. ``"v2"``. Raises RuntimeError when the copy reports failures (the
+        aliases are then left unchanged and the new indices deleted).
+        """
+        current = self._current()
+        versions = self._versions()
+        number = 1 + max(self._version_of(n) for kind in versions for n in versions[kind])
+        new = {kind: self._physical(kind, number) for kind in ("documents", "chunks")}
+        created: list[str] = []
+        try:
+            for kind in ("documents", "chunks"):
+                self._client.indices.create(index=new[kind], body=self._mapping(kind))
+                created.append(new[kind])
+                self._copy(current[kind], new[kind], timeout_s)
+            self._client.indices.refresh(index=",".join(new.values()))
+            self._client.indices.update_aliases(body={"actions": [
+                action
+                for kind, alias in (("documents", self.documents_alias), ("chunks", self.chunks_alias))
+                for action in ({"remove": {"index": current[kind], "alias": alias}},
+                               {"add": {"index": new[kind], "alias": alias}})
+            ]})
+        except Exception:
+            for name in created:  # unused new indices (checked: a timed-out alias switch may have happened)
+                try:
+                    if not self._client.indices.get_alias(index=name).get(name, {}).get("aliases"):
+                        self._client.indices.delete(index=name, ignore_unavailable=True)
+                except TransportError:
+                    pass
+            raise
+        return f"v{number}"
+
+    def _copy(self, source: str, dest: str, timeout_s: float) -> None:
+        """Copy every entry of ``source`` into ``dest``: the ``_reindex`` API, or where the cluster
+        lacks it (no ``reindex`` module) a scroll over ``source`` bulk-loaded into ``dest``."""
+        if self._by_query_api is not False:
+            try:
+                result = self._client.reindex(
+                    body={"source": {"index": source}, "dest": {"index": dest}, "conflicts": "abort"},
+                    wait_for_completion=True, refresh=True, request_timeout=timeout_s)
+                self._by_query_api = True
+                if result.get("failures") or result.get("timed_out"):
+                    raise RuntimeError(f"reindex {source} -> {dest} failed: "
+                                       f"{json.dumps(result.get('failures'))[:2000]}")
+                return
+            except TransportError as exc:
+                if not _unsupported(exc):
+                    raise
+                self._by_query_api = False
+        actions = ({"_index": dest, "_id": hit["_id"], "_source": hit["_source"]}
+                   for hit in scan(self._client, index=source, query={"query": {"match_all": {}}}, size=500,
+                                   scroll="5m", request_timeout=self.timeout_s))
+        report = bulk_load(self._client, actions, max_retries=self.max_retries)
+        if report.failed:
+            raise RuntimeError(f"copying {source} -> {dest}: {len(report.failed)} items failed: {report.failed[:10]}")
+        self._client.indices.refresh(index=dest)
+
+    def drop_all(self) -> list[str]:
+        """Delete every physical index of this prefix (all versions, so the aliases go too), by
+        name (clusters may refuse wildcard deletes); returns their names. For tests and teardown."""
+        dropped = sorted(name for names in self._versions().values() for name in names)
+        for name in dropped:
+            self._client.indices.delete(index=name, ignore_unavailable=True)
+        return dropped
+
+    def drop_old_versions(self) -> list[str]:
+        """Delete the physical indices of this prefix that no alias points at; returns their names."""
+        dropped = sorted(name for names in self._versions().values() for name, aliased in names.items()
+                         if not aliased)
+        for name in dropped:
+            self._client.indices.delete(index=name)
+        return dropped
