@@ -13,7 +13,12 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench clean-venv
+# The test OpenSearch node (fetched from Maven Central, cached under $(EVIDENCE_HUB_CACHE)/opensearch).
+OPENSEARCH := scripts/opensearch/opensearch.sh
+OPENSEARCH_TEST_PORT ?= 9250
+OPENSEARCH_TEST_ENV := OPENSEARCH_PORT=$(OPENSEARCH_TEST_PORT) OPENSEARCH_RUN_DIR=$(EVIDENCE_HUB_CACHE)/opensearch/test-run
+
+.PHONY: install demo test bench opensearch opensearch-stop clean-venv
 
 install: $(STAMP)
 
@@ -28,8 +33,20 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/evidence-hub demo
 
+# Starts a single-node OpenSearch on 127.0.0.1:$(OPENSEARCH_TEST_PORT) for the contract tests and
+# stops it afterwards, whatever the tests' outcome.
 test: install
-	$(PY) -m pytest tests
+	@$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start
+	@trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
+	  EVIDENCE_HUB_OPENSEARCH_URL=http://127.0.0.1:$(OPENSEARCH_TEST_PORT) $(PY) -m pytest tests
+
+# A local node for development on 127.0.0.1:9200 (security off): `make opensearch`, then
+# EVIDENCE_HUB_INDEX__BACKEND=opensearch evidence-hub ingest ...; `make opensearch-stop` ends it.
+opensearch:
+	bash $(OPENSEARCH) start
+
+opensearch-stop:
+	bash $(OPENSEARCH) stop
 
 bench: install
 	$(PY) benchmarks/bench_pipeline.py
