@@ -40,6 +40,15 @@ from index.chunking import chunk_pages  # noqa: E402
 console = Console()
 
 
+class StageRows(list):
+    """Rows of (stage, hub, plain library, ratio); each is printed as soon as it is measured, so a
+    long or interrupted run still shows what it measured."""
+
+    def append(self, row: tuple[str, str, str, str]) -> None:
+        console.print(" | ".join(row))
+        super().append(row)
+
+
 def timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -58,7 +67,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0,
                                                     "retries": 0})
-    rows: list[tuple[str, str, str, str]] = []
+    rows = StageRows()
 
     with StaticSite(args.corpus) as site:
         urls = site.urls()
