@@ -19,7 +19,7 @@ from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
     LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, query_terms,
-    reciprocal_rank_fusion, title_key, to_fts5_query,
+    exact_title_first, fuse, title_key, to_fts5_query,
 )
 
 SCHEMA = """
@@ -305,14 +305,9 @@ class EmbeddedIndex:
             if query_vector is None:
                 raise ValueError(f"mode {query.mode} needs a query vector")
             semantic = self._semantic(query_vector, allowed)
-        if query.mode == "bm25":
-            ranked = [(d, s) for d, s, _, _ in bm25]
-        elif query.mode == "semantic":
-            ranked = [(d, s) for d, s, _ in semantic]
-        else:
-            ranked = reciprocal_rank_fusion([[d for d, *_ in bm25], [d for d, *_ in semantic]])
+        ranked = fuse(query.mode, [(d, s) for d, s, *_ in bm25], [(d, s) for d, s, *_ in semantic])
         if query.mode != "semantic":
-            ranked = self._exact_title_first(query, ranked)
+            ranked = exact_title_first(ranked, self._exact_title_ids(query))
         page_of_bm25 = {d: (p, snip) for d, _, p, snip in bm25}
         chunk_of_semantic = {d: cid for d, _, cid in semantic}
         window = ranked[query.offset: query.offset + query.limit]
@@ -320,21 +315,14 @@ class EmbeddedIndex:
                 for doc_id, score in window]
         return SearchResponse(query=query, total=len(ranked), hits=[h for h in hits if h is not None])
 
-    def _exact_title_first(self, query: SearchQuery, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """Documents whose whole title equals the query go first (the keyword sub-field match of
-        search engines: ``title.keyword`` boosted), in their existing order."""
+    def _exact_title_ids(self, query: SearchQuery) -> set[str]:
+        """Ids of documents (within the filters) whose whole title equals the query."""
         key = title_key(query.text)
         if not key:
-            return ranked
+            return set()
         where, args = self._filter_sql(query.filters)
         sql = "SELECT d.id FROM documents d WHERE d.title_key = ?" + (f" AND {where}" if where else "")
-        exact = {r[0] for r in self._db.execute(sql, [key, *args])}
-        if not exact:
-            return ranked
-        top = max((score for _, score in ranked), default=0.0)
-        known = {d for d, _ in ranked}
-        first = [(d, s) for d, s in ranked if d in exact] + [(d, top) for d in sorted(exact - known)]
-        return first + [(d, s) for d, s in ranked if d not in exact]
+        return {r[0] for r in self._db.execute(sql, [key, *args])}
 
     def _hit(self, doc_id: str, score: float, bm25_hit, chunk_id, terms) -> SearchHit | None:
         doc = self.get(doc_id)

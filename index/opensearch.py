@@ -43,7 +43,7 @@ from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
     LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, parse_query,
-    query_terms, reciprocal_rank_fusion, title_key,
+    exact_title_first, fuse, query_terms, title_key,
 )
 
 TITLE_WEIGHT = 4.0
@@ -755,14 +755,9 @@ class OpenSearchIndex:
             if np.asarray(query_vector).shape != (self.dimension,):
                 raise ValueError(f"query vector shape {np.asarray(query_vector).shape} != ({self.dimension},)")
             semantic = self._semantic(query_vector, query.filters)
-        if query.mode == "bm25":
-            ranked = [(d, s) for d, s, _, _ in bm25]
-        elif query.mode == "semantic":
-            ranked = [(d, s) for d, s, _ in semantic]
-        else:
-            ranked = reciprocal_rank_fusion([[d for d, *_ in bm25], [d for d, *_ in semantic]])
+        ranked = fuse(query.mode, [(d, s) for d, s, *_ in bm25], [(d, s) for d, s, *_ in semantic])
         if query.mode != "semantic":
-            ranked = self._exact_title_first(query, ranked)
+            ranked = exact_title_first(ranked, self._exact_title_ids(query))
         window = ranked[query.offset: query.offset + query.limit]
         docs = self._get_many([d for d, _ in window])
         bm25_of = {d: (page, snippet) for d, _, page, snippet in bm25}
@@ -771,21 +766,14 @@ class OpenSearchIndex:
                 for d, score in window if d in docs]
         return SearchResponse(query=query, total=len(ranked), hits=hits)
 
-    def _exact_title_first(self, query: SearchQuery, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """Documents whose whole title equals the query (``title_key``) go first, in their existing
-        order; matching documents the ranking lacks follow them, by id, with the top score."""
+    def _exact_title_ids(self, query: SearchQuery) -> set[str]:
+        """Ids of documents (within the filters) whose whole title equals the query (``title_key``)."""
         key = title_key(query.text)
         if not key:
-            return ranked
+            return set()
         body = {"size": _EXACT_TITLE_LIMIT, "_source": ["id"], "track_total_hits": False,
                 "query": {"bool": {"filter": [{"term": {"title_key": key}}, *filter_clauses(query.filters)]}}}
-        exact = {h["_source"]["id"] for h in self._search(self.documents_alias, body)["hits"]["hits"]}
-        if not exact:
-            return ranked
-        top = max((score for _, score in ranked), default=0.0)
-        known = {d for d, _ in ranked}
-        first = [(d, s) for d, s in ranked if d in exact] + [(d, top) for d in sorted(exact - known)]
-        return first + [(d, s) for d, s in ranked if d not in exact]
+        return {h["_source"]["id"] for h in self._search(self.documents_alias, body)["hits"]["hits"]}
 
     def _opening_chunk(self, doc_id: str) -> dict | None:
         body = {"size": 1, "_source": ["ordinal", "page", "body"],

@@ -146,6 +146,28 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tu
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+def fuse(mode: SearchMode, bm25: list[tuple[str, float]], semantic: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The document ranking of a mode from the per-retriever rankings (best first): bm25 or
+    semantic as they are, hybrid by :func:`reciprocal_rank_fusion`."""
+    if mode == "bm25":
+        return list(bm25)
+    if mode == "semantic":
+        return list(semantic)
+    return reciprocal_rank_fusion([[d for d, _ in bm25], [d for d, _ in semantic]])
+
+
+def exact_title_first(ranked: list[tuple[str, float]], exact: set[str]) -> list[tuple[str, float]]:
+    """Move documents whose whole title equals the query (``exact``) to the front, in their
+    existing order; exact matches the ranking lacks follow them, by id, with the top score.
+    (The keyword sub-field match of search engines, ``title.keyword`` boosted.)"""
+    if not exact:
+        return ranked
+    top = max((score for _, score in ranked), default=0.0)
+    known = {d for d, _ in ranked}
+    first = [(d, s) for d, s in ranked if d in exact] + [(d, top) for d in sorted(exact - known)]
+    return first + [(d, s) for d, s in ranked if d not in exact]
+
+
 def highlight(text: str, terms: list[str], *, width: int = 240) -> str:
     """A window of ``text`` around the first query term, with terms wrapped in ``<mark>``."""
     if not text:
