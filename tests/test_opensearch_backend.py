@@ -23,14 +23,7 @@ from index.query import SearchFilters, SearchQuery
 
 URL_VARIABLE = "EVIDENCE_HUB_OPENSEARCH_URL"
 
-DOCS = [
-    ("d1", "Family hubs: a partnership evaluation", "Family hubs bring health visitors, early help and "
-     "voluntary groups under one roof. The evaluation found families used more services.", "P1", 2023, "Alpha"),
-    ("d2", "Violence reduction partnerships", "Police, schools and youth workers share data to prevent "
-     "knife crime. The partnership board meets monthly.", "P7", 2021, "Beta"),
-    ("d3", "Hospital discharge and social care", "Integrated discharge teams move older patients home "
-     "faster with social workers on the ward.", "P2", 2024, "Alpha"),
-]
+from tests.test_index import DOCS  # the same three documents as the embedded tests  # noqa: E402
 
 
 @pytest.fixture(scope="module")
