@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
 
-SourceKind = Literal["sitemap", "feed", "urls", "directory"]
+SourceKind = Literal["sitemap", "feed", "listing", "urls", "directory"]
 
 
 class Schedule(BaseModel):
@@ -37,8 +37,41 @@ class SourceLimits(BaseModel):
     max_documents: int = Field(500, ge=1)
 
 
+class ListingRules(BaseModel):
+    """How to read a ``listing`` source: a site's own list of publications, page after page.
+
+    Document links are the elements matched by ``link_selector`` (CSS, with their ``href``);
+    the next page is the first match of ``next_selector``; ``follow_selector`` matches links to
+    sub-listings (e.g. year archives), followed ``max_depth`` levels deep. Traps (an endless
+    calendar, session-id loops) are avoided: every listing page is read once, at most
+    ``max_pages`` are read, links outside the allowed domains are dropped, and reading stops
+    when ``max_empty_pages`` pages in a row add no new document link or a page repeats an
+    earlier one's content.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    link_selector: str = Field(min_length=1, description="CSS selector of links to documents, e.g. 'h3 a'")
+    next_selector: str | None = Field(None, description="CSS selector of the next-page link, e.g. 'a[rel=next]'")
+    follow_selector: str | None = Field(None, description="CSS selector of links to sub-listing pages")
+    max_pages: int = Field(50, ge=1, le=10_000, description="Listing pages read at most")
+    max_depth: int = Field(1, ge=0, le=10, description="Levels of sub-listings followed (next pages do not count)")
+    max_empty_pages: int = Field(3, ge=1, le=100, description="Stop after this many pages in a row with no new link")
+
+    @field_validator("link_selector", "next_selector", "follow_selector")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            import soupsieve
+
+            try:
+                soupsieve.compile(value)
+            except soupsieve.SelectorSyntaxError as exc:
+                raise ValueError(f"{value!r} is not a valid CSS selector: {str(exc).splitlines()[0]}") from None
+        return value
+
+
 class Source(BaseModel):
-    """One source: a sitemap, an RSS/Atom feed, a list of URLs or a local folder.
+    """One source: a sitemap, an RSS/Atom feed, a listing page, a list of URLs or a local folder.
 
     ``allowed_domains`` are hosts whose subdomains are allowed too; when empty, the hosts of
     ``url``/``urls`` are used. Raises pydantic's ``ValidationError`` for a wrong combination
@@ -51,6 +84,7 @@ class Source(BaseModel):
     url: str | None = None
     urls: list[str] = Field(default_factory=list)
     path: Path | None = None
+    listing: ListingRules | None = Field(None, description="Selectors and limits of a listing source")
     publisher: str | None = None
     allowed_domains: list[str] = Field(default_factory=list)
     schedule: Schedule | None = None
@@ -60,10 +94,12 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "Source":
-        if self.kind in ("sitemap", "feed"):
+        if self.kind in ("sitemap", "feed", "listing"):
             if not self.url:
                 raise ValueError(f"a {self.kind} source needs 'url'")
             _check_http(self.url)
+        if (self.kind == "listing") != (self.listing is not None):
+            raise ValueError("a listing source needs 'listing' (link_selector, ...); other kinds take none")
         elif self.kind == "urls":
             if not self.urls:
                 raise ValueError("a urls source needs a non-empty 'urls' list")

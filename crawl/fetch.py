@@ -1,7 +1,11 @@
 """HTTP fetching: politeness per host, retries with back-off, conditional GET, size and time caps.
 
 Redirects are followed one hop at a time so each hop's scheme, host and address are checked
-against the source's allowed domains and the private-address policy.
+against the source's allowed domains and the private-address policy. The address check is made
+twice: on the host name before a request (a clear refusal, nothing sent) and on the address the
+socket actually connected to (so a DNS answer that changes between the two cannot slip through).
+A total deadline bounds each fetch, headers and body included: every socket read and write gets
+at most the time left, so a server that drips one byte a second cannot hold a worker.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urljoin, urlsplit
 
+import httpcore
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from config.settings import FetchSettings
 from core.models import FetchResult, utcnow
+from crawl.politeness import HostBackingOff, HostPoliteness, HostStats
 from crawl.robots import RobotsAnswer
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -40,6 +46,13 @@ class FetchError(Exception):
         self.status = status
 
 
+class Fetched(FetchResult):
+    """A :class:`FetchResult` plus what the response said about the document's canonical URL
+    (an HTTP ``Link: <...>; rel="canonical"`` header, resolved against the final URL)."""
+
+    canonical: str | None = None
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -52,6 +65,34 @@ def _retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+def _link_canonical(response: httpx.Response, base: str) -> str | None:
+    """The target of an HTTP ``Link`` header with ``rel=canonical`` (httpx parses the header)."""
+    if "link" not in response.headers:
+        return None
+    try:
+        links = response.links
+    except Exception:  # noqa: BLE001 - a malformed Link header is ignored, not fatal
+        return None
+    target = (links.get("canonical") or {}).get("url")
+    if not target:
+        return None
+    try:
+        return urljoin(base, target)
+    except ValueError:
+        return None
+
+
+def authority(url: str) -> str:
+    """``host[:port]`` of an http(s) URL, lower-cased: the unit of politeness and back-off."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
 class AddressPolicy:
     """Refuses hosts that resolve to private, loopback, link-local or reserved addresses,
     unless the address is inside one of ``allow_networks`` (CIDR strings)."""
@@ -59,56 +100,162 @@ class AddressPolicy:
     def __init__(self, allow_networks: list[str]):
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
 
-    def check(self, host: str) -> None:
-        """Raise FetchError when ``host`` resolves to a refused address or does not resolve."""
+    def refusal(self, address: str, host: str) -> str | None:
+        """Why connecting to ``address`` (for ``host``) is refused, or None when it is allowed."""
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        # not is_global covers private, loopback, link-local, reserved, shared (100.64/10, where
+        # some clouds serve instance metadata) and documentation ranges
+        special = not ip.is_global or ip.is_multicast
+        if special and not any(ip in net for net in self.allowed):
+            return (f"refused: {host} resolves to non-public address {ip}; "
+                    "allow it with fetch.allow_networks or EVIDENCE_HUB_ALLOW_NETWORKS")
+        return None
+
+    def resolve(self, host: str, port: int | None = None) -> list[str]:
+        """The addresses of ``host``, every one of them allowed.
+
+        Raises:
+            FetchError: the host does not resolve, or one of its addresses is refused.
+        """
         try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}", retryable=True) from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            # not is_global covers private, loopback, link-local, reserved, shared (100.64/10, where
-            # some clouds serve instance metadata) and documentation ranges
-            special = not address.is_global or address.is_multicast
-            if special and not any(address in net for net in self.allowed):
-                raise FetchError(
-                    f"refused: {host} resolves to non-public address {address}; "
-                    "allow it with fetch.allow_networks or EVIDENCE_HUB_ALLOW_NETWORKS")
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        for address in addresses:
+            reason = self.refusal(address, host)
+            if reason:
+                raise FetchError(reason)
+        return addresses
+
+    def check(self, host: str) -> None:
+        """Raise FetchError when ``host`` resolves to a refused address or does not resolve."""
+        self.resolve(host)
 
 
-class HostThrottle:
-    """Keeps at least ``delay`` seconds between the starts of requests to one host."""
+class _Deadline(threading.local):
+    """The monotonic deadline of the request running in this thread (None outside requests)."""
 
-    def __init__(self) -> None:
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
+    at: float | None = None
 
-    def wait(self, host: str, delay: float) -> None:
-        """Block until a request to ``host`` may start, then reserve the next slot."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next.get(host, 0.0))
-            self._next[host] = start + delay
-        if start > now:
-            time.sleep(start - now)
+    def clamp(self, timeout: float | None) -> float | None:
+        if self.at is None:
+            return timeout
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("total deadline exceeded")
+        return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every read and write is bounded by the request's total deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline):
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.clamp(timeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore network backend that connects only to allowed addresses and checks the address
+    each socket really connected to; streams it opens honour the thread's total deadline."""
+
+    def __init__(self, policy: AddressPolicy, deadline: _Deadline | None = None):
+        self.policy = policy
+        self.deadline = deadline or _Deadline()
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options=None) -> httpcore.NetworkStream:
+        """Resolve ``host``, refuse it when any address is not allowed, connect to an allowed one.
+
+        Raises:
+            FetchError: refused address; httpcore.ConnectError when no address accepts.
+        """
+        failure: Exception | None = None
+        for address in self.policy.resolve(host, port):
+            try:
+                stream = self._inner.connect_tcp(address, port, self.deadline.clamp(timeout), local_address,
+                                                 socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            peer = stream.get_extra_info("server_addr")
+            reason = self.policy.refusal(peer[0], host) if peer else "refused: no peer address"
+            if reason:
+                stream.close()
+                raise FetchError(reason)
+            return _DeadlineStream(stream, self.deadline)
+        raise failure or httpcore.ConnectError(f"no address for {host}")
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options=None):
+        """Unix sockets are never used by the crawler."""
+        raise FetchError("refused: unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's retry hook)."""
+        time.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's HTTP transport over a :class:`GuardedBackend` (no proxies, no unix sockets)."""
+
+    def __init__(self, backend: GuardedBackend, limits: httpx.Limits = httpx.Limits()):
+        super().__init__(limits=limits, trust_env=False)
+        # httpx 0.28 builds its httpcore pool without a network_backend argument; the documented
+        # httpcore pool takes one, so the transport gets its pool rebuilt with the guarded backend.
+        self._pool.close()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
 
 
 class Fetcher:
     """Fetches URLs with the hub's politeness, safety and size/time limits.
 
     ``delay_for(url)`` may return a per-host delay (e.g. robots.txt Crawl-delay) that is used
-    when larger than ``settings.min_delay_s``. Thread-safe; one instance per run.
+    when larger than ``settings.min_delay_s``. ``per_host_concurrency`` requests may run at once
+    against one host. A 429/5xx answer pauses the whole host for the back-off (Retry-After when
+    the server sent one, else exponential back-off with jitter from ``backoff_initial_s`` up to
+    ``backoff_max_s``); a Retry-After longer than ``max_retry_wait_s`` is not waited for: the URL
+    fails with that reason and the host's other URLs are left for a later run. Thread-safe; one
+    instance per run. :meth:`host_stats` gives the per-host counters and back-off state.
     """
 
-    def __init__(self, settings: FetchSettings, delay_for: Callable[[str], float | None] | None = None):
+    def __init__(self, settings: FetchSettings, delay_for: Callable[[str], float | None] | None = None, *,
+                 per_host_concurrency: int = 2, max_retry_wait_s: float = 120.0,
+                 backoff_initial_s: float = 1.0, backoff_max_s: float = 30.0):
         self.settings = settings
         self.addresses = AddressPolicy(settings.allow_networks)
-        self.throttle = HostThrottle()
+        self.politeness = HostPoliteness(per_host_concurrency, max_wait_s=max_retry_wait_s)
         self.delay_for = delay_for
+        self.max_retry_wait_s = max_retry_wait_s
+        self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s)
+        self._deadline = _Deadline()
+        limits = httpx.Limits(max_connections=max(16, settings.concurrency * per_host_concurrency),
+                              max_keepalive_connections=max(8, settings.concurrency))
         self.client = httpx.Client(
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
             timeout=httpx.Timeout(settings.timeout_s),
+            transport=GuardedTransport(GuardedBackend(self.addresses, self._deadline), limits),
         )
 
     def close(self) -> None:
@@ -123,7 +270,7 @@ class Fetcher:
 
     # -- public -----------------------------------------------------------------------------
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            allow_host: Callable[[str], bool] | None = None, allow_files: bool = False) -> FetchResult:
+            allow_host: Callable[[str], bool] | None = None, allow_files: bool = False) -> Fetched:
         """GET ``url`` (http, https; ``file:`` only with ``allow_files``) with retries; conditional
         when etag/last_modified are given.
 
@@ -134,32 +281,50 @@ class Fetcher:
             if not allow_files:
                 raise FetchError(f"refused: file: URLs are only read from directory sources ({url})")
             return self._read_file(url)
+        attempts = self.settings.retries + 1
         retrying = Retrying(
-            stop=stop_after_attempt(self.settings.retries + 1),
+            stop=stop_after_attempt(attempts),
             wait=self._wait,
             retry=retry_if_exception(lambda e: isinstance(e, FetchError) and e.retryable),
             reraise=True,
         )
-        for attempt in retrying:
-            with attempt:
-                return self._get_once(url, etag, last_modified, allow_host)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._get_once(url, etag, last_modified, allow_host)
+        except FetchError as exc:
+            if exc.retryable and attempts > 1:
+                exc.reason = f"{exc.reason} (after {attempts} attempts)"
+                exc.args = (exc.reason,)
+            raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def fetch_robots(self, robots_url: str) -> RobotsAnswer:
-        """Fetch a robots.txt (no robots check, one retry); status 0 when unreachable."""
+        """Fetch a robots.txt (no robots check, no retry); status 0 when unreachable."""
         try:
             result = self._get_once(robots_url, None, None, None)
             return RobotsAnswer(result.status, result.content.decode("utf-8-sig", errors="replace"))
         except FetchError as exc:
             return RobotsAnswer(exc.status, "", exc.reason)
 
+    def host_stats(self) -> dict[str, HostStats]:
+        """Per-host request counters and back-off state so far (``host[:port]`` -> stats)."""
+        return self.politeness.stats()
+
     # -- internals --------------------------------------------------------------------------
-    @staticmethod
-    def _wait(retry_state) -> float:
+    def _wait(self, retry_state) -> float:
+        """tenacity wait: Retry-After when given, else exponential back-off with jitter; the
+        whole host is paused for that long, not only this URL."""
         exc = retry_state.outcome.exception() if retry_state.outcome else None
+        wait = self._backoff(retry_state)
         if isinstance(exc, FetchError) and exc.retry_after is not None:
-            return min(exc.retry_after, 120.0)
-        return wait_exponential_jitter(initial=1, max=30)(retry_state)
+            wait = exc.retry_after
+        host = getattr(exc, "host", None)
+        if host:
+            self.politeness.count(host, retries=1)
+            if exc.status == 429 or exc.status >= 500:  # the server is struggling: pause the host
+                self.politeness.back_off(host, wait, retry_after=exc.retry_after)
+        return wait
 
     def _check_target(self, url: str, allow_host: Callable[[str], bool] | None) -> str:
         parts = urlsplit(url)
@@ -171,77 +336,109 @@ class Fetcher:
         if allow_host is not None and not allow_host(host):
             raise FetchError(f"refused: host {host} is outside the source's allowed domains")
         self.addresses.check(host)
-        return host
+        return authority(url)
 
     def _get_once(self, url: str, etag: str | None, last_modified: str | None,
-                  allow_host: Callable[[str], bool] | None) -> FetchResult:
-        deadline = time.monotonic() + self.settings.timeout_s
+                  allow_host: Callable[[str], bool] | None) -> Fetched:
+        chain = [url]
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             host = self._check_target(current, allow_host)
-            delay = self.settings.min_delay_s
-            if self.delay_for is not None:
-                delay = max(delay, self.delay_for(current) or 0.0)
-            self.throttle.wait(host, delay)
-            headers = {}
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise FetchError(f"deadline of {self.settings.timeout_s:g} s exceeded", retryable=True)
             try:
-                with self.client.stream("GET", current, headers=headers,
-                                        timeout=httpx.Timeout(remaining)) as response:
-                    status = response.status_code
-                    if status in REDIRECTS and "location" in response.headers:
-                        current = urljoin(current, response.headers["location"])
-                        continue
-                    if status == 304:
-                        return FetchResult(url=url, final_url=current, status=304, not_modified=True,
-                                           etag=response.headers.get("etag") or etag,
-                                           last_modified=response.headers.get("last-modified") or last_modified)
-                    if status == 429 or status >= 500:
-                        raise FetchError(f"HTTP {status} from {host}", retryable=True, status=status,
-                                         retry_after=_retry_after_seconds(response.headers.get("retry-after")))
-                    if status >= 400:
-                        raise FetchError(f"HTTP {status}", status=status)
-                    body = self._read_body(response, deadline)
-                    return FetchResult(
-                        url=url, final_url=current, status=status, content=body,
-                        content_type=response.headers.get("content-type", ""),
-                        etag=response.headers.get("etag"),
-                        last_modified=response.headers.get("last-modified"),
-                    )
-            except httpx.TimeoutException:
-                raise FetchError(f"timed out (deadline {self.settings.timeout_s:g} s)", retryable=True) from None
-            except httpx.TransportError as exc:
-                raise FetchError(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
-            except httpx.HTTPError as exc:  # e.g. DecodingError: a body that is not what its headers say
-                raise FetchError(f"bad response: {exc.__class__.__name__}: {exc}") from None
-            except ValueError as exc:  # e.g. a redirect to an unparseable URL
-                raise FetchError(f"bad URL {current!r}: {exc}") from None
-        raise FetchError(f"too many redirects (more than {self.settings.max_redirects})")
+                target = self._request(current, host, etag, last_modified)
+            except FetchError as exc:
+                exc.host = host  # for the retry hook's per-host back-off
+                raise
+            if isinstance(target, Fetched):
+                return target.model_copy(update={"url": url})
+            current = target
+            if current in chain:
+                raise FetchError("redirect loop: " + " -> ".join(chain + [current]))
+            chain.append(current)
+        raise FetchError(f"too many redirects (more than {self.settings.max_redirects}): "
+                         + " -> ".join(chain))
 
-    def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
+    def _request(self, current: str, host: str, etag: str | None, last_modified: str | None) -> Fetched | str:
+        """One request; returns the result or the next URL of a redirect."""
+        delay = self.settings.min_delay_s
+        if self.delay_for is not None:
+            delay = max(delay, self.delay_for(current) or 0.0)
+        try:
+            self.politeness.acquire(host, delay)
+        except HostBackingOff as exc:
+            raise FetchError(f"host {host} asked the crawler to back off for another {exc.seconds:.0f} s "
+                             "(Retry-After); left for a later run") from None
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        limit = self.settings.timeout_s
+        self._deadline.at = time.monotonic() + limit
+        received = [0]
+        try:
+            with self.client.stream("GET", current, headers=headers) as response:
+                status = response.status_code
+                if status in REDIRECTS and "location" in response.headers:
+                    return urljoin(current, response.headers["location"])
+                if status == 304:
+                    return Fetched(url=current, final_url=current, status=304, not_modified=True,
+                                   etag=response.headers.get("etag") or etag,
+                                   last_modified=response.headers.get("last-modified") or last_modified)
+                if status == 429 or status >= 500:
+                    self.politeness.count(host, **({"throttled": 1} if status == 429 else {"server_errors": 1}))
+                    retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+                    if retry_after is not None and retry_after > self.max_retry_wait_s:
+                        self.politeness.back_off(host, retry_after, retry_after=retry_after)
+                        raise FetchError(f"HTTP {status} from {host} with Retry-After {retry_after:.0f} s, longer "
+                                         f"than the {self.max_retry_wait_s:g} s a run waits; left for a later run",
+                                         status=status, retry_after=retry_after)
+                    raise FetchError(f"HTTP {status} from {host}", retryable=True, status=status,
+                                     retry_after=retry_after)
+                if status >= 400:
+                    raise FetchError(f"HTTP {status}", status=status)
+                body = self._read_body(response, received)
+                return Fetched(
+                    url=current, final_url=current, status=status, content=body,
+                    content_type=response.headers.get("content-type", ""),
+                    etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+                    canonical=_link_canonical(response, current),
+                )
+        except httpx.TimeoutException as exc:
+            self.politeness.count(host, timeouts=1)
+            if time.monotonic() >= self._deadline.at:
+                raise FetchError(f"deadline of {limit:g} s exceeded ({received[0]} bytes of the body received; "
+                                 "partial body discarded)") from None
+            raise FetchError(f"timed out: {exc.__class__.__name__}", retryable=True) from None
+        except httpx.RemoteProtocolError as exc:
+            self.politeness.count(host, transport_errors=1)
+            raise FetchError(f"truncated or malformed response: {exc}", retryable=True) from None
+        except httpx.TransportError as exc:
+            self.politeness.count(host, transport_errors=1)
+            raise FetchError(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
+        except httpx.HTTPError as exc:  # e.g. DecodingError: a body that is not what its headers say
+            raise FetchError(f"bad response: {exc.__class__.__name__}: {exc}") from None
+        except ValueError as exc:  # e.g. a redirect to an unparseable URL
+            raise FetchError(f"bad URL {current!r}: {exc}") from None
+        finally:
+            self._deadline.at = None
+            self.politeness.release(host)
+
+    def _read_body(self, response: httpx.Response, received: list[int]) -> bytes:
         cap = self.settings.max_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"body of {int(declared)} bytes is over the {cap}-byte cap")
+            raise FetchError(f"body of {int(declared)} bytes is over the {cap}-byte cap (not downloaded)")
         parts: list[bytes] = []
-        size = 0
         for piece in response.iter_bytes():
-            size += len(piece)
-            if size > cap:
-                raise FetchError(f"body is over the {cap}-byte cap")
-            if time.monotonic() > deadline:
-                raise FetchError(f"deadline of {self.settings.timeout_s:g} s exceeded while reading the body",
-                                 retryable=True)
+            received[0] += len(piece)
+            if received[0] > cap:
+                raise FetchError(f"body is over the {cap}-byte cap (stopped while streaming at "
+                                 f"{received[0]} bytes)")
             parts.append(piece)
         return b"".join(parts)
 
-    def _read_file(self, url: str) -> FetchResult:
+    def _read_file(self, url: str) -> Fetched:
         path = Path(unquote(urlsplit(url).path))
         try:
             size = path.stat().st_size
@@ -252,4 +449,4 @@ class Fetcher:
             raise FetchError(f"file not found: {path}") from None
         except OSError as exc:
             raise FetchError(f"cannot read {path}: {exc.strerror}") from None
-        return FetchResult(url=url, final_url=url, status=200, content=data)
+        return Fetched(url=url, final_url=url, status=200, content=data)

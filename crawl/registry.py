@@ -2,6 +2,8 @@
 
 It remembers what each URL last gave (ETag, Last-Modified, content hash, document id) so a
 re-crawl makes conditional requests and re-processes nothing unchanged, and what failed and why.
+It also keeps discovery resources (sitemaps, feeds, listing pages) that came with validators, so
+they are re-fetched conditionally too, and each origin's robots.txt answer (reused for 24 hours).
 Several processes may share the file: SQLite serialises writers; each write is one transaction.
 """
 
@@ -11,6 +13,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from core.models import RunSummary, utcnow
@@ -28,6 +31,13 @@ CREATE TABLE IF NOT EXISTS urls (
 );
 CREATE INDEX IF NOT EXISTS urls_source_state ON urls(source, state);
 CREATE INDEX IF NOT EXISTS urls_hash ON urls(content_hash);
+CREATE TABLE IF NOT EXISTS resources (
+  url TEXT PRIMARY KEY, final_url TEXT NOT NULL, etag TEXT, last_modified TEXT,
+  content_type TEXT, body BLOB NOT NULL, fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS robots (
+  origin TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, fetched_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, sources TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT, state TEXT NOT NULL, summary TEXT
@@ -35,6 +45,19 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 STATES = ("pending", "indexed", "failed", "skipped", "duplicate")
+
+
+@dataclass(frozen=True)
+class CachedResource:
+    """A discovery resource (sitemap, feed, listing page) as last fetched, with its validators."""
+
+    url: str
+    final_url: str
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    body: bytes
+    fetched_at: datetime
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,10 @@ class Registry:
             "INSERT INTO urls(url, source, doc_id, first_seen) VALUES (?,?,?,?) ON CONFLICT(url) DO NOTHING",
             (url, source, doc_id, utcnow().isoformat()),
         )
+
+    def set_doc_id(self, url: str, doc_id: str) -> None:
+        """Point ``url`` at another document id (its page names a canonical URL)."""
+        self._write("UPDATE urls SET doc_id=? WHERE url=?", (doc_id, url))
 
     def get(self, url: str) -> UrlRecord | None:
         """The record for ``url`` or None."""
@@ -143,6 +170,33 @@ class Registry:
                "FROM urls WHERE state='failed'" + (" AND source=?" if source else "") + " ORDER BY url")
         with self._lock:
             return [UrlRecord(*r) for r in self._db.execute(sql, (source,) if source else ())]
+
+    def cached_resource(self, url: str) -> CachedResource | None:
+        """The last stored copy of a discovery resource (for a conditional re-fetch), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT url, final_url, etag, last_modified, content_type, body, fetched_at "
+                                   "FROM resources WHERE url=?", (url,)).fetchone()
+        if row is None:
+            return None
+        return CachedResource(*row[:5], bytes(row[5]), datetime.fromisoformat(row[6]))
+
+    def store_resource(self, url: str, *, final_url: str, etag: str | None, last_modified: str | None,
+                       content_type: str | None, body: bytes) -> None:
+        """Keep a discovery resource that came with validators, so the next run asks conditionally."""
+        self._write("INSERT OR REPLACE INTO resources(url, final_url, etag, last_modified, content_type, body, "
+                    "fetched_at) VALUES (?,?,?,?,?,?,?)",
+                    (url, final_url, etag, last_modified, content_type, body, utcnow().isoformat()))
+
+    def robots_get(self, origin: str) -> tuple[int, str, datetime] | None:
+        """The stored robots.txt answer of ``origin`` (status, body, fetched at), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT status, body, fetched_at FROM robots WHERE origin=?", (origin,)).fetchone()
+        return (row[0], row[1], datetime.fromisoformat(row[2])) if row else None
+
+    def robots_put(self, origin: str, status: int, body: str) -> None:
+        """Store the robots.txt answer of ``origin``."""
+        self._write("INSERT OR REPLACE INTO robots(origin, status, body, fetched_at) VALUES (?,?,?,?)",
+                    (origin, status, body, utcnow().isoformat()))
 
     def start_run(self, run_id: str, sources: list[str]) -> None:
         """Record that a run started."""

@@ -1,13 +1,24 @@
-"""robots.txt per host, parsed by Protego and cached for the run (RFC 9309 semantics)."""
+"""robots.txt per host, parsed by Protego and cached (RFC 9309 semantics).
+
+Answers are cached in memory for the run; with :meth:`RobotsPolicy.persist_in` a 2xx or 4xx
+answer is also stored (in the registry) and reused by later runs for up to 24 hours, as RFC 9309
+section 2.4 allows. A 5xx or unreachable answer (disallow all) is never stored: the next run asks
+again.
+"""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
 from urllib.parse import urlsplit
 
 from protego import Protego
+
+from core.models import utcnow
+
+ROBOTS_MAX_AGE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,16 @@ class RobotsAnswer:
     status: int
     text: str
     error: str = ""
+
+
+class RobotsStore(Protocol):
+    """Where robots.txt answers outlive a run (the registry implements it)."""
+
+    def robots_get(self, origin: str) -> tuple[int, str, datetime] | None:
+        """The stored (status, body, fetched at) of ``origin``, or None."""
+
+    def robots_put(self, origin: str, status: int, body: str) -> None:
+        """Store the answer of ``origin``."""
 
 
 class RobotsPolicy:
@@ -31,6 +52,25 @@ class RobotsPolicy:
         self._fetch = fetch_robots
         self._cache: dict[str, tuple[str, Protego | None]] = {}
         self._lock = threading.Lock()
+        self._store: RobotsStore | None = None
+        self._max_age = ROBOTS_MAX_AGE
+        self.fetched: list[str] = []  # origins whose robots.txt was requested by this policy
+
+    def persist_in(self, store: RobotsStore, max_age: timedelta = ROBOTS_MAX_AGE) -> None:
+        """Keep 2xx/4xx answers in ``store`` and reuse them for ``max_age`` (at most 24 h by RFC 9309)."""
+        self._store = store
+        self._max_age = min(max_age, ROBOTS_MAX_AGE)
+
+    def _answer(self, origin: str) -> RobotsAnswer:
+        if self._store is not None:
+            stored = self._store.robots_get(origin)
+            if stored is not None and utcnow() - stored[2] < self._max_age:
+                return RobotsAnswer(stored[0], stored[1])
+        answer = self._fetch(origin + "/robots.txt")
+        self.fetched.append(origin)
+        if self._store is not None and 200 <= answer.status < 500:
+            self._store.robots_put(origin, answer.status, answer.text)
+        return answer
 
     def _policy(self, url: str) -> tuple[str, Protego | None]:
         parts = urlsplit(url)
@@ -38,7 +78,7 @@ class RobotsPolicy:
         with self._lock:
             if origin in self._cache:
                 return self._cache[origin]
-        answer = self._fetch(origin + "/robots.txt")
+        answer = self._answer(origin)
         if 200 <= answer.status < 300:
             entry = ("parsed", Protego.parse(answer.text.lstrip("\ufeff")))
         elif 400 <= answer.status < 500:

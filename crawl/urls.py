@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import courlan
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
@@ -33,3 +33,31 @@ def file_name_of(url: str) -> str:
     """The last path segment of a URL or path (used to match gold files by name)."""
     path = urlsplit(url).path if "://" in url else url
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def canonical_link(content: bytes, content_type: str, base_url: str) -> str | None:
+    """The ``<link rel="canonical" href>`` of an HTML page, resolved against ``base_url`` (or None).
+
+    Only the first 64 KiB are read (the link belongs in ``<head>``); bytes that are not HTML
+    (a PDF, say) give None. The charset is decided by w3lib (BOM, header, meta, default).
+    """
+    head = content[:65536]
+    if head[:1024].find(b"%PDF-") >= 0 or b"<" not in head[:4096]:
+        return None
+    from lxml import html as lxml_html
+    from w3lib.encoding import html_to_unicode
+
+    _, text = html_to_unicode(content_type or None, head)
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, Exception):  # noqa: BLE001 - an unparseable page simply has no canonical link
+        return None
+    for link in tree.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if "canonical" in rels and href:
+            try:
+                return urljoin(base_url, href)
+            except ValueError:
+                return None
+    return None

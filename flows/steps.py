@@ -9,15 +9,16 @@ document: the reason is recorded instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
+from urllib.parse import urlsplit
 
 from config.sources import Source
 from core.models import (
-    DiscoveredURL, ExtractedDocument, Failure, FieldProvenance, IndexedDocument, content_hash, document_id,
+    DiscoveredURL, ExtractedDocument, Failure, FetchResult, FieldProvenance, IndexedDocument, content_hash,
+    document_id,
 )
-from crawl.fetch import FetchError
-from crawl.urls import file_name_of, host_of
-from urllib.parse import urlsplit
+from crawl.fetch import Fetched, FetchError
+from crawl.urls import canonical_link, canonical_url, file_name_of, host_of
 from extractors.base import ExtractionError
 from flows.context import HubContext
 from index.chunking import chunk_pages
@@ -40,6 +41,7 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     final_url: str | None = None
+    canonical: str | None = None
     reason: str | None = None
 
 
@@ -63,6 +65,54 @@ def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> O
         return _failed(item.url, document_id(item.url), "fetch", reason)
 
 
+def discovery_fetch(ctx: HubContext, source: Source) -> Callable[[str], FetchResult]:
+    """The fetch used to read ``source``'s sitemaps, feeds and listing pages: robots.txt obeyed,
+    allowed domains only, and conditional (a resource that came with an ETag or Last-Modified is
+    kept in the registry; a 304 answer gives the kept copy back).
+
+    The returned function raises FetchError (e.g. "disallowed by robots.txt") like the fetcher.
+    """
+    def fetch(url: str) -> FetchResult:
+        if ctx.settings.fetch.obey_robots:
+            allowed, why = ctx.robots.can_fetch(url)
+            if not allowed:
+                raise FetchError(f"{why}: {url}")
+        cached = ctx.registry.cached_resource(url)
+        result = ctx.fetcher.get(url, etag=cached.etag if cached else None,
+                                 last_modified=cached.last_modified if cached else None, allow_host=source.allows_host)
+        if result.not_modified and cached is not None:
+            return Fetched(url=url, final_url=cached.final_url, status=304, content=cached.body,
+                           content_type=cached.content_type or "", etag=result.etag,
+                           last_modified=result.last_modified, not_modified=True)
+        if result.etag or result.last_modified:
+            ctx.registry.store_resource(url, final_url=result.final_url, etag=result.etag,
+                                        last_modified=result.last_modified, content_type=result.content_type,
+                                        body=result.content)
+        return result
+
+    return fetch
+
+
+def canonical_target(source: Source, url: str, result: FetchResult) -> str | None:
+    """The canonical URL the response names for ``url`` (HTTP ``Link`` header first, then the
+    HTML ``<link rel=canonical>``), canonicalised; None when it names none, names ``url`` itself,
+    or names a URL outside the source's allowed domains (such a claim is not trusted)."""
+    if url.startswith("file:"):
+        return None
+    named = getattr(result, "canonical", None) or canonical_link(result.content, result.content_type,
+                                                                  result.final_url)
+    if not named:
+        return None
+    try:
+        target = canonical_url(named)
+    except ValueError:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not source.allows_host(parts.hostname or ""):
+        return None
+    return None if target == url else target
+
+
 def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:
     """Why ``url`` must not be fetched for ``source`` (None when it may be)."""
     scheme = urlsplit(url).scheme
@@ -82,10 +132,10 @@ def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:
 
 def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
     url = item.url
-    doc_id = document_id(url)
     registry = ctx.registry
-    registry.enqueue(source.name, url, doc_id)
+    registry.enqueue(source.name, url, document_id(url))
     record = registry.get(url)
+    doc_id = record.doc_id if record is not None else document_id(url)  # a canonical link may have moved it
     refusal = _refusal(ctx, source, url)
     if refusal:
         registry.mark(url, "failed", stage="fetch", reason=refusal)
@@ -110,8 +160,12 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     if result.not_modified:
         return Outcome(url=url, doc_id=doc_id, state="unchanged", not_modified=True)
     digest = content_hash(result.content)
+    canonical = canonical_target(source, url, result)
+    doc_id = document_id(canonical or url)
+    if record is not None and record.doc_id != doc_id:
+        registry.set_doc_id(url, doc_id)
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
-                  last_modified=result.last_modified, final_url=result.final_url)
+                  last_modified=result.last_modified, final_url=result.final_url, canonical=canonical)
     if ctx.index.content_hash_of(doc_id) == digest:
         registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
         return Outcome(state="unchanged", **common)
@@ -126,7 +180,8 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         return _failed(url, doc_id, "extract", str(exc), fetched=True)
     minimum = ctx.settings.extraction.min_words
     if extracted.word_count < minimum:
-        reason = f"only {extracted.word_count} words of text (minimum {minimum}); nothing worth indexing"
+        reason = (f"only {extracted.word_count} words of text in this {extracted.mime} content "
+                  f"(minimum {minimum}); nothing worth indexing")
         registry.mark(url, "failed", stage="extract", reason=reason)
         return _failed(url, doc_id, "extract", reason, fetched=True)
     return Outcome(state="extracted", extracted=extracted, **common)
@@ -144,9 +199,10 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
     if not publisher and source.publisher:
         publisher = source.publisher
         provenance["publisher"] = FieldProvenance(source="source_config", confidence=0.9)
-    urls = [outcome.url] + [u for u in (outcome.final_url, extracted.canonical_url) if u and u != outcome.url]
+    url = outcome.canonical or outcome.url
+    urls = [url] + [u for u in (outcome.url, outcome.final_url) if u and u != url]
     return IndexedDocument(
-        id=outcome.doc_id, url=outcome.url, source=source.name, urls=list(dict.fromkeys(urls)),
+        id=outcome.doc_id, url=url, source=source.name, urls=list(dict.fromkeys(urls)),
         content_hash=outcome.content_hash, title=title, authors=extracted.authors, publisher=publisher,
         published_date=extracted.published_date, language=extracted.language, doc_type=extracted.doc_type,
         page_count=extracted.page_count, word_count=extracted.word_count, text=extracted.text,

@@ -149,14 +149,17 @@ def test_redirect_outside_allowed_domains_is_refused():
 
 def test_body_size_cap_and_http_errors():
     routes = {"/big": Route(200, b"x" * 5000), "/gone": Route(410, b"gone"), "/loop": Route(302, b"", {"Location": "/loop"})}
+    routes |= {f"/hop/{i}": Route(302, b"", {"Location": f"/hop/{i + 1}"}) for i in range(10)}
     with RoutedSite(routes) as site:
         with Fetcher(FetchSettings(allow_networks=["127.0.0.1/32"], min_delay_s=0, retries=0, max_bytes=1024)) as f:
             with pytest.raises(FetchError, match="over the 1024-byte cap"):
                 f.get(site.base_url + "/big")
             with pytest.raises(FetchError, match="HTTP 410"):
                 f.get(site.base_url + "/gone")
-            with pytest.raises(FetchError, match="too many redirects"):
+            with pytest.raises(FetchError, match="redirect loop: .*/loop -> .*/loop"):
                 f.get(site.base_url + "/loop")
+            with pytest.raises(FetchError, match=r"too many redirects \(more than 5\)"):
+                f.get(site.base_url + "/hop/0")
 
 
 def test_retries_on_503_then_reports_reason():
