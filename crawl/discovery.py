@@ -172,7 +172,8 @@ def discover_sitemap(url: str, fetch: Fetch, *, since=None, issues: list[Discove
             raise DiscoveryError(f"{url} lists no Sitemap: lines")
         for sitemap_url in listed:
             try:
-                walk(urljoin(result.final_url, sitemap_url), 0)
+                sitemap_url = urljoin(result.final_url, sitemap_url)
+                walk(sitemap_url, 0)
             except Exception as exc:  # noqa: BLE001 - one listed sitemap failing leaves the others
                 issues.append(DiscoveryIssue(sitemap_url, f"sitemap not read: {getattr(exc, 'reason', None) or exc}"))
         return found

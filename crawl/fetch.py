@@ -285,6 +285,7 @@ class Fetcher:
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
             wait=self._wait,
+            before_sleep=self._before_retry,
             retry=retry_if_exception(lambda e: isinstance(e, FetchError) and e.retryable),
             reraise=True,
         )
@@ -313,18 +314,22 @@ class Fetcher:
 
     # -- internals --------------------------------------------------------------------------
     def _wait(self, retry_state) -> float:
-        """tenacity wait: Retry-After when given, else exponential back-off with jitter; the
-        whole host is paused for that long, not only this URL."""
+        """tenacity wait: Retry-After when given, else exponential back-off with jitter."""
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        wait = self._backoff(retry_state)
         if isinstance(exc, FetchError) and exc.retry_after is not None:
-            wait = exc.retry_after
+            return exc.retry_after
+        return self._backoff(retry_state)
+
+    def _before_retry(self, retry_state) -> None:
+        """tenacity before_sleep: count the retry; after a 429/5xx pause the whole host for the
+        wait, not only this URL (the server is struggling)."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
         host = getattr(exc, "host", None)
-        if host:
-            self.politeness.count(host, retries=1)
-            if exc.status == 429 or exc.status >= 500:  # the server is struggling: pause the host
-                self.politeness.back_off(host, wait, retry_after=exc.retry_after)
-        return wait
+        if not host:
+            return
+        self.politeness.count(host, retries=1)
+        if exc.status == 429 or exc.status >= 500:
+            self.politeness.back_off(host, retry_state.next_action.sleep, retry_after=exc.retry_after)
 
     def _check_target(self, url: str, allow_host: Callable[[str], bool] | None) -> str:
         parts = urlsplit(url)

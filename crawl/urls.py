@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 import courlan
@@ -61,3 +62,25 @@ def canonical_link(content: bytes, content_type: str, base_url: str) -> str | No
             except ValueError:
                 return None
     return None
+
+
+def canonical_target(url: str, response, allows_host: Callable[[str], bool]) -> str | None:
+    """The canonical URL a fetched response names for ``url``, canonicalised: the HTTP
+    ``Link: <...>; rel="canonical"`` header first (``response.canonical``, see crawl.fetch.Fetched),
+    then the HTML ``<link rel=canonical>``. None when it names none, names ``url`` itself, or
+    names a URL on a host ``allows_host`` rejects (such a claim is not trusted).
+
+    ``response`` needs ``content``, ``content_type`` and ``final_url`` (a FetchResult).
+    """
+    named = getattr(response, "canonical", None) or canonical_link(response.content, response.content_type,
+                                                                    response.final_url)
+    if not named:
+        return None
+    try:
+        target = canonical_url(named)
+    except ValueError:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not allows_host(parts.hostname or ""):
+        return None
+    return None if target == url else target

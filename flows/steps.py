@@ -18,7 +18,7 @@ from core.models import (
     document_id,
 )
 from crawl.fetch import Fetched, FetchError
-from crawl.urls import canonical_link, canonical_url, file_name_of, host_of
+from crawl.urls import canonical_target, file_name_of, host_of
 from extractors.base import ExtractionError
 from flows.context import HubContext
 from index.chunking import chunk_pages
@@ -93,26 +93,6 @@ def discovery_fetch(ctx: HubContext, source: Source) -> Callable[[str], FetchRes
     return fetch
 
 
-def canonical_target(source: Source, url: str, result: FetchResult) -> str | None:
-    """The canonical URL the response names for ``url`` (HTTP ``Link`` header first, then the
-    HTML ``<link rel=canonical>``), canonicalised; None when it names none, names ``url`` itself,
-    or names a URL outside the source's allowed domains (such a claim is not trusted)."""
-    if url.startswith("file:"):
-        return None
-    named = getattr(result, "canonical", None) or canonical_link(result.content, result.content_type,
-                                                                  result.final_url)
-    if not named:
-        return None
-    try:
-        target = canonical_url(named)
-    except ValueError:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not source.allows_host(parts.hostname or ""):
-        return None
-    return None if target == url else target
-
-
 def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:
     """Why ``url`` must not be fetched for ``source`` (None when it may be)."""
     scheme = urlsplit(url).scheme
@@ -160,7 +140,7 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     if result.not_modified:
         return Outcome(url=url, doc_id=doc_id, state="unchanged", not_modified=True)
     digest = content_hash(result.content)
-    canonical = canonical_target(source, url, result)
+    canonical = None if url.startswith("file:") else canonical_target(url, result, source.allows_host)
     doc_id = document_id(canonical or url)
     if record is not None and record.doc_id != doc_id:
         registry.set_doc_id(url, doc_id)
