@@ -38,6 +38,7 @@ NOISE = 0.05               # per-coordinate noise (norm ~ NOISE * sqrt(384) ~ 1 
 YEARS = (2000, 2025)
 POLICY_AREAS = [f"P{i}" for i in range(1, 15)]
 THEMES = [f"T{i}" for i in range(1, 13)]
+EVIDENCE_TYPES = [f"E{i}" for i in range(1, 8)]
 
 DOMAIN_WORDS = """
 evidence evaluation outcomes intervention programme pilot trial randomised cohort attainment
@@ -177,6 +178,8 @@ def document(i: int, seed: int = 0) -> tuple[IndexedDocument, list[Chunk], np.nd
         page_count=n_chunks, word_count=int(lengths.sum()), text=text,
         policy_areas=_labels(rng, POLICY_AREAS, "Policy area", vocab.topic_areas[topic], 1, 3),
         themes=_labels(rng, THEMES, "Theme", vocab.topic_themes[topic], 0, 3),
+        evidence_types=_labels(np.random.default_rng([seed, i, 0xE7]), EVIDENCE_TYPES, "Evidence type",
+                               np.arange(len(EVIDENCE_TYPES)), 0, 2),
         indexed_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
     )
     return doc, chunks, vectors[1:], vectors[0]

@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from core.models import Chunk, IndexedDocument
-from index.query import SearchQuery, SearchResponse
+from index.query import SearchFilters, SearchQuery, SearchResponse
 
 
 class IndexMismatch(RuntimeError):
@@ -63,8 +63,23 @@ class SearchIndex(Protocol):
         """A document's chunks and their vectors (for reclassification)."""
 
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
-        """Documents for ``query`` (best chunk per document). Semantic and hybrid modes need
-        ``query_vector`` (shape (dimension,)). Raises ValueError for a bad query."""
+        """Documents for ``query`` (best chunk per document, its snippet with ``<mark>`` highlights
+        and page). Semantic and hybrid modes need ``query_vector`` (shape (dimension,)).
+
+        The result set of each mode, what ``total`` and the facets count, the date sort and the
+        cursors are defined in :mod:`index.query`, identically for every backend. ``facets``:
+        ``{name: [FacetValue(value, count)]}`` for each name of ``query.facets``, counts of
+        documents of the whole result set (not just the page), count descending then value.
+        ``next_cursor`` pages on without duplicates or gaps while the index does not change.
+        Raises ValueError for a bad query, a missing or mis-shaped vector, or a cursor made by
+        another query."""
+
+    def similar(self, doc_id: str, limit: int = 10, filters: SearchFilters | None = None) -> SearchResponse:
+        """More like this: up to ``limit`` (1..1000) documents nearest to ``doc_id``'s mean chunk
+        vector (its title vector when it has no chunks), best first, never ``doc_id`` itself,
+        within ``filters``; taken from the semantic candidates (``index.query.CANDIDATES``).
+        Scores are cosines of each hit's best chunk. Raises KeyError for an unknown ``doc_id``
+        and ValueError when it has no vector or ``limit`` is out of range."""
 
     def close(self) -> None:
         """Release connections and files."""

@@ -9,8 +9,10 @@ Layout: ``documents`` (one row per document, its JSON), ``labels`` (for filters 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,9 @@ import numpy as np
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, query_terms,
-    exact_title_first, fuse, title_key, to_fts5_query,
+    CANDIDATES, RESULT_WINDOW, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    decode_cursor, exact_title_first, facet_values, fuse, highlight, paginate, query_terms, retrieval_depth,
+    sort_by_date, title_key, to_fts5_query,
 )
 
 SCHEMA = """
@@ -47,7 +50,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
-CANDIDATES = 300
+LABEL_KINDS = ("theme", "policy_area", "evidence_type")  # labels.kind values (filter and facet names)
 
 
 class EmbeddedIndex:
@@ -69,7 +72,7 @@ class EmbeddedIndex:
         elif int(stored) != dimension:
             raise IndexMismatch(f"{path} holds {stored}-dimensional embeddings but the model gives {dimension}; "
                               "re-index with the original model or use a new index path")
-        self._matrix_cache: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._snapshot_cache: _Snapshot | None = None
 
     # -- housekeeping -----------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -142,7 +145,8 @@ class EmbeddedIndex:
         self._db.executemany(
             "INSERT INTO labels(doc_id, kind, label_id, score) VALUES (?,?,?,?)",
             [(doc.id, "theme", l.id, l.score) for l in doc.themes]
-            + [(doc.id, "policy_area", l.id, l.score) for l in doc.policy_areas],
+            + [(doc.id, "policy_area", l.id, l.score) for l in doc.policy_areas]
+            + [(doc.id, "evidence_type", l.id, l.score) for l in doc.evidence_types],
         )
         if title_vector is not None and doc.title:
             self._db.execute("INSERT INTO chunks(doc_id, ordinal, page, text, vector) VALUES (?,?,?,?,?)",
@@ -208,137 +212,384 @@ class EmbeddedIndex:
         vectors = np.array([np.frombuffer(v, dtype=np.float32) for *_, v in rows]).reshape(len(rows), self.dimension)
         return chunks, vectors
 
-    def _filter_sql(self, filters: SearchFilters) -> tuple[str, list]:
-        clauses, args = [], []
-        if filters.theme:
-            clauses.append("EXISTS (SELECT 1 FROM labels l WHERE l.doc_id=d.id AND l.kind='theme' AND l.label_id=?)")
-            args.append(filters.theme)
-        if filters.policy_area:
-            clauses.append("EXISTS (SELECT 1 FROM labels l WHERE l.doc_id=d.id AND l.kind='policy_area' "
-                           "AND l.label_id=?)")
-            args.append(filters.policy_area)
-        for field in ("publisher", "doc_type", "language"):
-            value = getattr(filters, field)
-            if value:
-                clauses.append(f"d.{field} = ? COLLATE NOCASE")
-                args.append(value)
-        if filters.year_from is not None:
-            clauses.append("d.year >= ?")
-            args.append(filters.year_from)
-        if filters.year_to is not None:
-            clauses.append("d.year <= ?")
-            args.append(filters.year_to)
-        return " AND ".join(clauses), args
+    # -- filters and facets -----------------------------------------------------------------
+    # -- the in-memory snapshot --------------------------------------------------------------
+    def _snapshot(self) -> "_Snapshot":
+        """The in-memory view of the current generation (rebuilt after any write, by any
+        process). Call inside :meth:`_reading`, so that it and the SQL reads agree."""
+        generation = self._meta("generation") or "0"
+        cache = self._snapshot_cache
+        if cache is None or cache.generation != generation:
+            cache = _Snapshot.load(self._db, generation, self.dimension)
+            self._snapshot_cache = cache
+        return cache
 
-    def _allowed_ids(self, filters: SearchFilters) -> set[str] | None:
-        where, args = self._filter_sql(filters)
-        if not where:
-            return None
-        return {r[0] for r in self._db.execute(f"SELECT d.id FROM documents d WHERE {where}", args)}
+    def _reading(self):
+        """A context for one search: the lock (no write of this object interleaves) and one read
+        transaction (every statement, and the snapshot, see the same committed state)."""
+        index = self
 
-    def _bm25(self, query: SearchQuery, allowed: set[str] | None) -> list[tuple[str, float, int | None, str]]:
+        class _Read:
+            def __enter__(self_inner):
+                index._lock.acquire()
+                try:
+                    index._db.execute("BEGIN")
+                except BaseException:
+                    index._lock.release()
+                    raise
+
+            def __exit__(self_inner, *exc):
+                try:
+                    index._db.execute("COMMIT")
+                finally:
+                    index._lock.release()
+                return False
+
+        return _Read()
+
+    # -- retrieval ---------------------------------------------------------------------------
+    def _bm25(self, snap: "_Snapshot", query: SearchQuery, allowed: np.ndarray | None, first: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The BM25 ranking of EVERY document matching the text (within ``allowed``): document
+        positions, scores (-bm25, higher is better) and best chunk ids, ordered by score then id,
+        documents of ``first`` (a boolean mask) before the others.
+
+        SQLite scores the matching chunks (title weighted ``TITLE_WEIGHT``, body ``BODY_WEIGHT``);
+        the best chunk per document and the order are found in numpy through the snapshot's
+        chunk -> document map, so no chunk row is read and no snippet is built here (only the
+        page's hits get one, :meth:`_snippets`). Raises ValueError for an unparseable query."""
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
         fts = to_fts5_query(query.text)
         if fts is None:
-            return []
-        where, args = self._filter_sql(query.filters)
-        sql = (f"SELECT c.doc_id, bm25(chunks_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank, c.page, "
-               "snippet(chunks_fts, 1, '<mark>', '</mark>', ' … ', 32) "
-               "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-               "WHERE chunks_fts MATCH ?")
-        params: list = [fts]
-        if where:
-            sql += f" AND c.doc_id IN (SELECT d.id FROM documents d WHERE {where})"
-            params += args
-        sql += " ORDER BY rank LIMIT ?"
-        params.append(CANDIDATES * 10)
+            return empty
         try:
-            rows = self._db.execute(sql, params).fetchall()
+            rows = self._db.execute(f"SELECT rowid, bm25(chunks_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM chunks_fts "
+                                    "WHERE chunks_fts MATCH ?", (fts,)).fetchall()
         except sqlite3.OperationalError as exc:
             raise ValueError(f"cannot parse query {query.text!r}: {exc}") from None
-        best: dict[str, tuple[str, float, int | None, str]] = {}
-        for doc_id, rank, page, snippet in rows:
-            if doc_id not in best:
-                best[doc_id] = (doc_id, -float(rank), page, snippet)
-        return list(best.values())[:CANDIDATES]
-
-    def _matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        generation = self._meta("generation") or "0"
-        cache = self._matrix_cache
-        if cache is None or cache[0] != generation:
-            rows = self._db.execute("SELECT id, doc_id, vector FROM chunks").fetchall()
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            doc_ids = np.array([r[1] for r in rows], dtype=object)
-            matrix = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dimension)
-                      if rows else np.zeros((0, self.dimension), np.float32))
-            cache = (generation, ids, doc_ids, matrix)
-            self._matrix_cache = cache
-        return cache[1], cache[2], cache[3]
-
-    def _semantic(self, vector: np.ndarray, allowed: set[str] | None) -> list[tuple[str, float, int]]:
-        ids, doc_ids, matrix = self._matrix()
-        if len(ids) == 0:
-            return []
-        sims = matrix @ np.asarray(vector, np.float32)
+        if not rows:
+            return empty
+        chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        scores = -np.fromiter((r[1] for r in rows), np.float64, len(rows))
+        docs = snap.docs_of_chunks(chunk_ids)
+        known = docs >= 0
+        chunk_ids, scores, docs = chunk_ids[known], scores[known], docs[known]
+        order = np.lexsort((chunk_ids, -scores, docs))  # by document, its best chunk first
+        docs, scores, chunk_ids = docs[order], scores[order], chunk_ids[order]
+        head = np.ones(len(docs), bool)
+        head[1:] = docs[1:] != docs[:-1]
+        docs, scores, chunk_ids = docs[head], scores[head], chunk_ids[head]
         if allowed is not None:
-            mask = np.fromiter((d in allowed for d in doc_ids), dtype=bool, count=len(doc_ids))
-            sims = np.where(mask, sims, -np.inf)
-        order = np.argsort(-sims)[: CANDIDATES * 20]
-        best: dict[str, tuple[str, float, int]] = {}
-        for i in order:
-            if not np.isfinite(sims[i]):
-                break
-            doc_id = doc_ids[i]
-            if doc_id not in best:
-                best[doc_id] = (doc_id, float(sims[i]), int(ids[i]))
-            if len(best) >= CANDIDATES:
-                break
-        return list(best.values())
+            keep = allowed[docs]
+            docs, scores, chunk_ids = docs[keep], scores[keep], chunk_ids[keep]
+        later = ~first[docs] if first is not None else np.zeros(len(docs), bool)
+        order = np.lexsort((docs, -scores, later))  # positions follow ids: ties go by id
+        return docs[order], scores[order], chunk_ids[order]
+
+    def _snippets(self, text: str, chunk_ids: list[int]) -> dict[int, tuple[int | None, str]]:
+        """``chunk id -> (page, FTS5 <mark> snippet)`` for the query ``text``, for the chunks of
+        one page of hits."""
+        fts = to_fts5_query(text)
+        if fts is None or not chunk_ids:
+            return {}
+        sql = ("SELECT c.page, snippet(chunks_fts, 1, '<mark>', '</mark>', ' … ', 32) FROM chunks_fts "
+               "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND chunks_fts.rowid = ?")
+        out = {}
+        for chunk_id in chunk_ids:
+            row = self._db.execute(sql, (fts, chunk_id)).fetchone()
+            if row:
+                out[chunk_id] = (row[0], row[1])
+        return out
+
+    def _semantic(self, snap: "_Snapshot", vector: np.ndarray, allowed: np.ndarray | None,
+                  exclude: str | None = None) -> tuple[list[tuple[str, float]], np.ndarray]:
+        """The semantic candidates: ``[(doc_id, cosine of its best chunk)]``, the
+        :data:`CANDIDATES` documents (within ``allowed``, without ``exclude``) whose best chunk
+        (title vector included) is nearest to ``vector``, best first, ties by id (exact kNN);
+        and every chunk's cosine (for :meth:`_Snapshot.best_chunk` of the page's hits)."""
+        if len(snap.chunk_ids) == 0:
+            return [], np.zeros(0, np.float32)
+        sims = snap.matrix @ np.asarray(vector, np.float32)
+        best = np.full(len(snap.names), -np.inf, np.float32)
+        best[snap.with_chunks] = np.maximum.reduceat(sims, snap.starts)  # each document's best chunk
+        if allowed is not None:
+            best[~allowed] = -np.inf
+        if exclude is not None and exclude in snap.doc_pos:
+            best[snap.doc_pos[exclude]] = -np.inf
+        k = min(CANDIDATES, len(best))
+        top = np.argpartition(-best, k - 1)[:k] if k < len(best) else np.arange(len(best))
+        top = top[np.isfinite(best[top])]
+        top = top[np.lexsort((top, -best[top]))]
+        return [(snap.names[i], float(best[i])) for i in top.tolist()], sims
+
+    # -- search ------------------------------------------------------------------------------
+    def _check_vector(self, mode: str, vector: np.ndarray | None) -> None:
+        if vector is None:
+            raise ValueError(f"mode {mode} needs a query vector")
+        if np.asarray(vector).shape != (self.dimension,):
+            raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({self.dimension},)")
 
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
-        """Run a search. ``query_vector`` (unit length, shape (dim,)) is needed for semantic and
-        hybrid modes. Raises ValueError for an unparseable query or a missing vector."""
-        allowed = self._allowed_ids(query.filters)
-        terms = query_terms(query.text)
-        bm25 = self._bm25(query, allowed) if query.mode in ("bm25", "hybrid") else []
-        semantic = []
-        if query.mode in ("semantic", "hybrid"):
-            if query_vector is None:
-                raise ValueError(f"mode {query.mode} needs a query vector")
-            semantic = self._semantic(query_vector, allowed)
-        ranked = fuse(query.mode, [(d, s) for d, s, *_ in bm25], [(d, s) for d, s, *_ in semantic])
-        if query.mode != "semantic":
-            ranked = exact_title_first(ranked, self._exact_title_ids(query))
-        page_of_bm25 = {d: (p, snip) for d, _, p, snip in bm25}
-        chunk_of_semantic = {d: cid for d, _, cid in semantic}
-        window = ranked[query.offset: query.offset + query.limit]
-        hits = [self._hit(doc_id, score, page_of_bm25.get(doc_id), chunk_of_semantic.get(doc_id), terms)
-                for doc_id, score in window]
-        return SearchResponse(query=query, total=len(ranked), hits=[h for h in hits if h is not None])
+        """Run a search (see :mod:`index.query` for the result set of each mode).
 
-    def _exact_title_ids(self, query: SearchQuery) -> set[str]:
+        ``query_vector`` (unit length, shape (dimension,)) is needed for semantic and hybrid
+        modes. Returns the page's hits (snippets built for those hits only), ``total`` (documents
+        in the result set), the facets asked for and the next page's cursor. Raises ValueError
+        for an unparseable query, a missing or mis-shaped vector, or a cursor of another query."""
+        position, last_id = decode_cursor(query)
+        if query.mode != "bm25":
+            self._check_vector(query.mode, query_vector)
+        with self._reading():
+            snap = self._snapshot()
+            allowed = snap.mask(query.filters)
+            exact = self._exact_title_ids(snap, query, allowed) if query.mode != "semantic" else set()
+            bm25: dict[str, tuple[float, int]] = {}
+            semantic: list[tuple[str, float]] = []
+            sims = None
+            if query.mode == "bm25":
+                first = np.zeros(len(snap.names), bool)
+                first[[snap.doc_pos[d] for d in exact]] = True
+                docs, scores, chunks = self._bm25(snap, query, allowed, first)
+                members = np.zeros(len(snap.names), bool)
+                members[docs] = True
+                members |= first
+                total = int(members.sum())
+                depth = max(retrieval_depth(query, position), len(exact))
+                top = [(snap.names[d], float(s), int(c)) for d, s, c in
+                       zip(docs[:depth].tolist(), scores[:depth].tolist(), chunks[:depth].tolist())]
+                bm25 = {d: (s, c) for d, s, c in top}
+                ranked = exact_title_first([(d, s) for d, s, _ in top], exact)
+            else:
+                ranking: list[tuple[str, float]] = []
+                if query.mode == "hybrid":
+                    docs, scores, chunks = self._bm25(snap, query, allowed, None)
+                    top = [(snap.names[d], float(s), int(c)) for d, s, c in
+                           zip(docs[:CANDIDATES].tolist(), scores[:CANDIDATES].tolist(), chunks[:CANDIDATES].tolist())]
+                    bm25 = {d: (s, c) for d, s, c in top}
+                    ranking = [(d, s) for d, s, _ in top]
+                semantic, sims = self._semantic(snap, query_vector, allowed)
+                ranked = fuse(query.mode, ranking, semantic)
+                if query.mode == "hybrid":
+                    ranked = exact_title_first(ranked, exact)
+                members = np.zeros(len(snap.names), bool)
+                members[[snap.doc_pos[d] for d, _ in ranked]] = True
+                total = len(ranked)
+            if query.sort == "date":
+                ranked = sort_by_date(ranked[:RESULT_WINDOW], snap.dates([d for d, _ in ranked[:RESULT_WINDOW]]))
+            window, next_cursor = paginate(query, ranked, position, last_id)
+            facets = {name: facet_values(snap.facet_counts(name, members), query.facet_size) for name in query.facets}
+            snippets = self._snippets(query.text, [bm25[d][1] for d, _ in window if d in bm25])
+            terms = query_terms(query.text)
+            hits = []
+            for doc_id, score in window:
+                page, snippet = snippets.get(bm25[doc_id][1], (None, "")) if doc_id in bm25 else (None, "")
+                chunk_id = snap.best_chunk(doc_id, sims) if sims is not None and not snippet else None
+                hit = self._hit(doc_id, score, page, snippet, chunk_id, terms)
+                if hit is not None:
+                    hits.append(hit)
+        return SearchResponse(query=query, total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def similar(self, doc_id: str, limit: int = 10, filters: SearchFilters | None = None) -> SearchResponse:
+        """More like this: the documents nearest to ``doc_id``'s mean chunk vector (its title
+        vector when it has no chunks), without ``doc_id`` itself, best first: at most ``limit``
+        (1..1000) hits of the :data:`CANDIDATES` semantic candidates within ``filters``. Hit
+        scores are cosines of each document's best chunk to that vector; snippets show that chunk.
+        ``total`` counts the candidates. The response's ``query`` records the document's title
+        as text, mode ``semantic``, the filters and the limit.
+
+        Raises KeyError when ``doc_id`` is not in the index, ValueError when it has no vector
+        or ``limit`` is out of range."""
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit {limit} is out of range 1..1000")
+        filters = filters or SearchFilters()
+        with self._reading():
+            doc = self.get(doc_id)
+            if doc is None:
+                raise KeyError(f"no document {doc_id!r} in the index")
+            vector = self._document_vector(doc_id)
+            snap = self._snapshot()
+            semantic, sims = self._semantic(snap, vector, snap.mask(filters), exclude=doc_id)
+            hits = [self._hit(d, s, None, "", snap.best_chunk(d, sims), []) for d, s in semantic[:limit]]
+        query = SearchQuery(text=(doc.title or "").strip()[:1000] or doc_id, mode="semantic", filters=filters,
+                            limit=limit)
+        return SearchResponse(query=query, total=len(semantic), hits=[h for h in hits if h is not None])
+
+    def _document_vector(self, doc_id: str) -> np.ndarray:
+        """The unit mean of a document's chunk vectors, or its title vector when it has no chunks.
+        Raises ValueError when it has neither."""
+        rows = self._db.execute("SELECT ordinal, vector FROM chunks WHERE doc_id=?", (doc_id,)).fetchall()
+        vectors = ([np.frombuffer(v, np.float32) for o, v in rows if o >= 0]
+                   or [np.frombuffer(v, np.float32) for o, v in rows if o < 0])
+        mean = np.mean(vectors, axis=0) if vectors else np.zeros(self.dimension, np.float32)
+        norm = float(np.linalg.norm(mean))
+        if not norm > 0:
+            raise ValueError(f"document {doc_id!r} has no vectors to compare")
+        return (mean / norm).astype(np.float32)
+
+    def _exact_title_ids(self, snap: "_Snapshot", query: SearchQuery, allowed: np.ndarray | None) -> set[str]:
         """Ids of documents (within the filters) whose whole title equals the query."""
         key = title_key(query.text)
         if not key:
             return set()
-        where, args = self._filter_sql(query.filters)
-        sql = "SELECT d.id FROM documents d WHERE d.title_key = ?" + (f" AND {where}" if where else "")
-        return {r[0] for r in self._db.execute(sql, [key, *args])}
+        found = {r[0] for r in self._db.execute("SELECT id FROM documents WHERE title_key = ?", (key,))}
+        return {d for d in found if d in snap.doc_pos and (allowed is None or allowed[snap.doc_pos[d]])}
 
-    def _hit(self, doc_id: str, score: float, bm25_hit, chunk_id, terms) -> SearchHit | None:
+    def _hit(self, doc_id: str, score: float, page: int | None, snippet: str, chunk_id: int | None,
+             terms: list[str]) -> SearchHit | None:
+        """The hit of ``doc_id`` (None when it was deleted meanwhile). Without a BM25 snippet the
+        snippet is a window of the semantic best chunk (the document's opening when the title
+        vector matched, or when no chunk is known) with ``terms`` marked."""
         doc = self.get(doc_id)
         if doc is None:
             return None
-        page, snippet = bm25_hit if bm25_hit else (None, "")
-        if not snippet and chunk_id is not None:
-            row = self._db.execute("SELECT ordinal, page, text FROM chunks WHERE id=?", (chunk_id,)).fetchone()
-            if row and row[0] < 0:  # the title vector matched: show the document's opening
-                row = self._db.execute("SELECT ordinal, page, text FROM chunks WHERE doc_id=? AND ordinal=0",
-                                       (doc_id,)).fetchone()
+        if not snippet:
+            row = None
+            if chunk_id is not None:
+                row = self._db.execute("SELECT ordinal, page, text FROM chunks WHERE id=?", (chunk_id,)).fetchone()
+            if row is None or row[0] < 0:  # the title vector matched, or no chunk: show the document's opening
+                row = self._db.execute("SELECT ordinal, page, text FROM chunks WHERE doc_id=? AND ordinal>=0 "
+                                       "ORDER BY ordinal LIMIT 1", (doc_id,)).fetchone()
             if row:
                 page, snippet = row[1], highlight(row[2], terms)
         refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
         return SearchHit(
             id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
-            published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language, page=page,
-            snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+            source=doc.source, published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language,
+            page=page, snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+            evidence_types=refs(doc.evidence_types),
         )
+
+
+_COLUMN_FACETS = ("publisher", "source", "doc_type", "language", "year")
+
+
+class _Snapshot:
+    """One generation of the index in memory, for ranking, filters and facets without reading
+    document rows: every document (positions follow the ids' sort order), every chunk vector
+    (grouped by document), the chunk -> document map of the FTS rows, and each document's
+    filter/facet fields. Built by :meth:`load`; never changed after."""
+
+    def __init__(self, generation: str, names: list[str], chunk_rows: list[tuple], documents: list[tuple],
+                 labels: list[tuple], dimension: int):
+        self.generation = generation
+        self.names = np.array(names, dtype=object)
+        self.doc_pos = {d: i for i, d in enumerate(names)}
+        n_docs = len(names)
+        # chunks, grouped by document (rows come ordered by doc_id, id)
+        self.chunk_ids = np.array([r[0] for r in chunk_rows], dtype=np.int64)
+        self.matrix = (np.frombuffer(b"".join(r[2] for r in chunk_rows), dtype=np.float32).reshape(-1, dimension)
+                       if chunk_rows else np.zeros((0, dimension), np.float32))
+        chunk_docs = np.array([self.doc_pos.get(r[1], -1) for r in chunk_rows], dtype=np.int64)
+        head = np.ones(len(chunk_docs), bool)
+        head[1:] = chunk_docs[1:] != chunk_docs[:-1]
+        self.starts = np.flatnonzero(head)
+        self.with_chunks = chunk_docs[self.starts]
+        self.span_start = np.full(n_docs, -1, np.int64)
+        self.span_end = np.full(n_docs, -1, np.int64)
+        ends = np.append(self.starts[1:], len(chunk_docs))
+        valid = self.with_chunks >= 0
+        self.span_start[self.with_chunks[valid]] = self.starts[valid]
+        self.span_end[self.with_chunks[valid]] = ends[valid]
+        order = np.argsort(self.chunk_ids, kind="stable")
+        self.sorted_chunk_ids = self.chunk_ids[order]
+        self.sorted_chunk_docs = chunk_docs[order]
+        # filter and facet fields (documents rows: id, source, publisher, year, language, doc_type, published_date)
+        by_id = {row[0]: row for row in documents}
+        self.year = np.zeros(n_docs, np.int32)
+        self.day = np.full(n_docs, -1, np.int64)
+        self.columns: dict[str, tuple[np.ndarray, list[str]]] = {}
+        raw = {name: [] for name in _COLUMN_FACETS}
+        for name in names:
+            _, source, publisher, year, language, doc_type, published = by_id[name]
+            for field, value in (("source", source), ("publisher", publisher), ("language", language),
+                                 ("doc_type", doc_type), ("year", None if year is None else str(year))):
+                raw[field].append(value)
+        for i, name in enumerate(names):
+            row = by_id[name]
+            if row[3] is not None:
+                self.year[i] = row[3]
+            if row[6]:
+                self.day[i] = date.fromisoformat(row[6]).toordinal()
+        for field, values in raw.items():
+            distinct = sorted({v for v in values if v is not None})
+            code = {v: i for i, v in enumerate(distinct)}
+            self.columns[field] = (np.array([code.get(v, -1) if v is not None else -1 for v in values], np.int32),
+                                   distinct)
+        grouped: dict[str, dict[str, list[int]]] = {kind: {} for kind in LABEL_KINDS}
+        for doc_id, kind, label_id in labels:
+            if kind in grouped and doc_id in self.doc_pos:
+                grouped[kind].setdefault(label_id, []).append(self.doc_pos[doc_id])
+        self.labels = {kind: {label: np.array(pos, np.int64) for label, pos in found.items()}
+                       for kind, found in grouped.items()}
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection, generation: str, dimension: int) -> "_Snapshot":
+        """Read generation ``generation`` from ``db`` (inside the caller's read transaction)."""
+        documents = db.execute("SELECT id, source, publisher, year, language, doc_type, published_date "
+                               "FROM documents ORDER BY id").fetchall()
+        chunk_rows = db.execute("SELECT id, doc_id, vector FROM chunks ORDER BY doc_id, id").fetchall()
+        labels = db.execute("SELECT doc_id, kind, label_id FROM labels").fetchall()
+        return cls(generation, [row[0] for row in documents], chunk_rows, documents, labels, dimension)
+
+    def best_chunk(self, doc_id: str, sims: np.ndarray) -> int | None:
+        """The id of ``doc_id``'s chunk with the highest of ``sims`` (one value per row of
+        :attr:`matrix`); None when the document has no vector here."""
+        pos = self.doc_pos.get(doc_id)
+        if pos is None or self.span_start[pos] < 0 or len(sims) != len(self.chunk_ids):
+            return None
+        start, end = int(self.span_start[pos]), int(self.span_end[pos])
+        return int(self.chunk_ids[start + int(np.argmax(sims[start:end]))])
+
+    def docs_of_chunks(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """The document position of each chunk id (-1 for an id this snapshot does not hold)."""
+        if len(self.sorted_chunk_ids) == 0:
+            return np.full(len(chunk_ids), -1, np.int64)
+        where = np.searchsorted(self.sorted_chunk_ids, chunk_ids).clip(0, len(self.sorted_chunk_ids) - 1)
+        return np.where(self.sorted_chunk_ids[where] == chunk_ids, self.sorted_chunk_docs[where], -1)
+
+    def mask(self, filters: SearchFilters) -> np.ndarray | None:
+        """Boolean mask over document positions of the documents within ``filters`` (None when
+        there is no filter): label ids exactly, publisher/source/doc type/language ignoring case,
+        years inclusive (documents without a date never match a year bound)."""
+        out = None
+
+        def narrow(part: np.ndarray) -> None:
+            nonlocal out
+            out = part if out is None else out & part
+
+        for kind in LABEL_KINDS:
+            value = getattr(filters, kind)
+            if value:
+                part = np.zeros(len(self.names), bool)
+                part[self.labels[kind].get(value, np.zeros(0, np.int64))] = True
+                narrow(part)
+        for field in ("publisher", "source", "doc_type", "language"):
+            value = getattr(filters, field)
+            if value:
+                codes, values = self.columns[field]
+                wanted = [i for i, v in enumerate(values) if v.casefold() == value.casefold()]
+                narrow(np.isin(codes, wanted))
+        if filters.year_from is not None:
+            narrow((self.year != 0) & (self.year >= filters.year_from))
+        if filters.year_to is not None:
+            narrow((self.year != 0) & (self.year <= filters.year_to))
+        return out
+
+    def facet_counts(self, name: str, members: np.ndarray) -> dict[str, int]:
+        """``value -> number of documents`` of facet ``name`` over the documents of the boolean
+        mask ``members`` (values no member has are left out)."""
+        if name in LABEL_KINDS:
+            counts = {label: int(members[pos].sum()) for label, pos in self.labels[name].items()}
+            return {label: count for label, count in counts.items() if count}
+        codes, values = self.columns[name]
+        chosen = codes[members]
+        tally = np.bincount(chosen[chosen >= 0], minlength=len(values))
+        return {values[i]: int(tally[i]) for i in np.flatnonzero(tally)}
+
+    def dates(self, doc_ids: list[str]) -> dict[str, date | None]:
+        """The published date of each of ``doc_ids`` (None when it has none)."""
+        out = {}
+        for doc_id in doc_ids:
+            day = int(self.day[self.doc_pos[doc_id]])
+            out[doc_id] = date.fromordinal(day) if day >= 0 else None
+        return out

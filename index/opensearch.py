@@ -15,11 +15,15 @@ or empty index.
   document's filter fields copied so BM25 and kNN filter at chunk level; ordinal -1 holds the title
   vector (no text).
 
-Search mirrors the embedded backend: BM25 over ``title^4`` and ``body`` collapsed to the best chunk
-per document with a ``<mark>`` snippet; kNN with the filter inside the ``knn`` clause (lucene
-efficient filtering) collapsed per document; hybrid = reciprocal rank fusion (Cormack, Clarke &
-Buettcher, SIGIR 2009) of the two document rankings; documents whose whole title equals the query
-go first in BM25 and hybrid modes.
+Search mirrors the embedded backend (result sets, facets, sort and cursors as defined in
+:mod:`index.query`): BM25 over ``title^4`` and ``body`` collapsed to the best chunk per document
+(score, then ``doc_id``), its ``total`` and facets from aggregations on the chunks index (distinct
+documents per bucket); kNN with the filter inside the ``knn`` clause (lucene efficient filtering)
+collapsed per document; hybrid = reciprocal rank fusion (Cormack, Clarke & Buettcher, SIGIR 2009)
+of the two document rankings; semantic and hybrid facets from terms aggregations on the documents
+index over the result set's ids; documents whose whole title equals the query go first in BM25
+and hybrid modes. ``<mark>`` snippets are highlighted for the page's hits only, in a second small
+request.
 
 Bulk writes check every item (``_bulk`` answers HTTP 200 with ``errors: true`` when some items
 fail, case 017): only items rejected with 429/503 are retried, with exponential back-off; mapping
@@ -32,6 +36,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -42,19 +47,30 @@ from opensearchpy.helpers import expand_action, scan
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, highlight, parse_query,
-    exact_title_first, fuse, query_terms, title_key,
+    CANDIDATES, RESULT_WINDOW, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    decode_cursor, exact_title_first, facet_values, fuse, highlight, merge_by_score, paginate, parse_query,
+    query_terms, retrieval_depth, sort_by_date, title_key,
 )
 
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
-CANDIDATES = 300          # documents per retrieval list (as in the embedded backend)
 KNN_K = 2000              # chunks the kNN clause returns before collapsing to documents
 SNIPPET_CHARS = 200       # highlight fragment size (characters)
 PAGE_SIZE = 1000          # documents/chunks per page when listing with search_after
 RETRY_STATUSES = frozenset({429, 503})
 
 _EXACT_TITLE_LIMIT = 1000
+
+# facet name (index.query.FacetName) -> keyword field, the same on the documents and chunks indices
+FACET_FIELDS = {"theme": "themes", "policy_area": "policy_areas", "evidence_type": "evidence_types",
+                "publisher": "publisher", "year": "year", "doc_type": "doc_type", "language": "language",
+                "source": "source"}
+
+
+def _key(bucket: dict) -> str:
+    """A terms bucket's value as text (integer years come back as numbers)."""
+    key = bucket["key"]
+    return str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
 
 # -- mappings ---------------------------------------------------------------------------------
 
@@ -83,6 +99,7 @@ def documents_mapping() -> dict:
                 "indexed_at": {"type": "date", "format": "strict_date_optional_time"},
                 "themes": _KEYWORD,
                 "policy_areas": _KEYWORD,
+                "evidence_types": _KEYWORD,
                 "data": {"type": "object", "enabled": False},
             },
         },
@@ -110,12 +127,14 @@ def chunks_mapping(dimension: int) -> dict:
                     "dimension": dimension,
                     "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"},
                 },
+                "source": _KEYWORD,
                 "publisher": _KEYWORD,
                 "year": {"type": "integer"},
                 "language": _KEYWORD,
                 "doc_type": _KEYWORD,
                 "themes": _KEYWORD,
                 "policy_areas": _KEYWORD,
+                "evidence_types": _KEYWORD,
             },
         },
     }
@@ -299,14 +318,16 @@ def text_query(text: str) -> dict | None:
 
 def filter_clauses(filters: SearchFilters) -> list[dict]:
     """Bool filter clauses for ``filters`` on the fields that documents and chunks share.
-    Publisher, doc type and language match case-insensitively (as the embedded backend's
-    ``COLLATE NOCASE``); label ids exactly; the year range is inclusive."""
+    Publisher, source, doc type and language match case-insensitively (as the embedded
+    backend); label ids (theme, policy area, evidence type) exactly; the year range is inclusive."""
     clauses: list[dict] = []
     if filters.theme:
         clauses.append({"term": {"themes": filters.theme}})
     if filters.policy_area:
         clauses.append({"term": {"policy_areas": filters.policy_area}})
-    for name in ("publisher", "doc_type", "language"):
+    if filters.evidence_type:
+        clauses.append({"term": {"evidence_types": filters.evidence_type}})
+    for name in ("publisher", "source", "doc_type", "language"):
         value = getattr(filters, name)
         if value:
             clauses.append({"term": {name: {"value": value, "case_insensitive": True}}})
@@ -441,6 +462,20 @@ class OpenSearchIndex:
                 if exc.error != "resource_already_exists_exception":  # created by a concurrent process
                     raise
         self._check_dimension()
+        self._add_missing_fields()
+
+    def _add_missing_fields(self) -> None:
+        """Add the fields the current mappings define but an existing physical index lacks (e.g.
+        ``evidence_types`` and the chunks' ``source``, added after version 1 of the mappings):
+        adding a field is allowed on a live strict mapping; changing one is not (that needs
+        :meth:`reindex`). Entries written before keep no value for them until re-upserted."""
+        for kind, alias in (("documents", self.documents_alias), ("chunks", self.chunks_alias)):
+            wanted = self._mapping(kind)["mappings"]["properties"]
+            for name, info in self._client.indices.get_mapping(index=alias).items():
+                have = info.get("mappings", {}).get("properties", {})
+                missing = {field: spec for field, spec in wanted.items() if field not in have}
+                if missing:
+                    self._client.indices.put_mapping(index=name, body={"properties": missing})
 
     def _check_dimension(self) -> None:
         mappings = self._client.indices.get_mapping(index=self.chunks_alias)
@@ -471,16 +506,19 @@ class OpenSearchIndex:
             "indexed_at": doc.indexed_at.isoformat(),
             "themes": [label.id for label in doc.themes],
             "policy_areas": [label.id for label in doc.policy_areas],
+            "evidence_types": [label.id for label in doc.evidence_types],
             "data": doc.model_dump(mode="json"),
         }
 
     @staticmethod
     def _shared_fields(doc: IndexedDocument) -> dict:
         return {
-            "publisher": doc.publisher, "year": doc.published_date.year if doc.published_date else None,
+            "source": doc.source, "publisher": doc.publisher,
+            "year": doc.published_date.year if doc.published_date else None,
             "language": doc.language, "doc_type": doc.doc_type,
             "themes": [label.id for label in doc.themes],
             "policy_areas": [label.id for label in doc.policy_areas],
+            "evidence_types": [label.id for label in doc.evidence_types],
         }
 
     def upsert(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
@@ -706,65 +744,225 @@ class OpenSearchIndex:
         except RequestError as exc:
             raise ValueError(f"the search was refused: {exc.error}: {exc.info}") from None
 
-    def _bm25(self, query: SearchQuery) -> list[tuple[str, float, int | None, str]]:
-        """(doc_id, score, page, snippet) of the best chunk per document, best first."""
+    def _bm25(self, query: SearchQuery, depth: int, *, within: list[str] | None = None, count: bool = False,
+              exact: set[str] = frozenset(), facets: list[str] = ()) -> tuple[list[tuple[str, float]], int, dict]:
+        """The BM25 document ranking: ``[(doc_id, score)]`` of the best chunk per document (collapse
+        on ``doc_id``), score descending then id, at most ``depth`` long; only documents of
+        ``within`` when given. With ``count`` also the number of documents in the BM25 result set
+        (documents matching the text, plus ``exact`` ones; a ``cardinality`` aggregation, exact
+        up to 40,000 documents) and the facet aggregations of ``facets`` over that set (terms on
+        the chunks' copies of the document fields, each bucket counting distinct documents).
+        No highlighting here: only the page's hits get snippets (:meth:`_snippets`)."""
         matched = text_query(query.text)
         if matched is None:
-            return []
+            return [], 0, {}
+        clauses = filter_clauses(query.filters)
+        if within is not None:
+            clauses = [*clauses, {"terms": {"doc_id": within}}]
+        body: dict[str, Any] = {
+            "size": depth, "track_total_hits": False, "_source": ["doc_id"],
+            "query": {"bool": {"must": [matched], "filter": clauses}},
+            "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
+        }
+        if count:
+            if exact:  # the aggregations see the exact-title documents too; the hits only text matches
+                body["query"] = {"bool": {"filter": clauses, "minimum_should_match": 1, "should": [
+                    matched, {"constant_score": {"filter": {"terms": {"doc_id": sorted(exact)}}, "boost": 0.0}}]}}
+                body["post_filter"] = {"bool": {"filter": [matched]}}
+            body["aggs"] = {"_documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}
+            for name in facets:
+                body["aggs"][f"facet_{name}"] = {
+                    "terms": {"field": FACET_FIELDS[name], "size": query.facet_size,
+                              "order": [{"documents": "desc"}, {"_key": "asc"}]},
+                    "aggs": {"documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}}
+        if depth == 0:
+            body["size"] = 0
+            body.pop("collapse")
+            body.pop("sort")
+        found = self._search(self.chunks_alias, body)
+        ranking = [(h["_source"]["doc_id"], float(h["_score"])) for h in found["hits"]["hits"]]
+        aggs = found.get("aggregations", {})
+        total = int(aggs["_documents"]["value"]) if count else len(ranking)
+        counts = {name: {_key(b): int(b["documents"]["value"]) for b in aggs[f"facet_{name}"]["buckets"]}
+                  for name in facets} if count else {}
+        return ranking, total, counts
+
+    def _snippets(self, query: SearchQuery, doc_ids: list[str]) -> dict[str, tuple[int | None, str]]:
+        """``doc_id -> (page, <mark> snippet)`` of each document's best BM25 chunk, for the hits of
+        one page only (the same query and sort as the ranking, so the same chunk)."""
+        matched = text_query(query.text)
+        if matched is None or not doc_ids:
+            return {}
         body = {
-            "size": CANDIDATES, "track_total_hits": False, "_source": ["doc_id", "page"],
-            "query": {"bool": {"must": [matched], "filter": filter_clauses(query.filters)}},
-            "collapse": {"field": "doc_id"},
+            "size": len(doc_ids), "track_total_hits": False, "_source": ["doc_id", "page"],
+            "query": {"bool": {"must": [matched], "filter": [{"terms": {"doc_id": doc_ids}}]}},
+            "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
             "highlight": {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "fields": {"body": {
                 "type": "unified", "fragment_size": SNIPPET_CHARS, "number_of_fragments": 1,
                 "no_match_size": SNIPPET_CHARS}}},
         }
         has_phrase = any(len(t.words) > 1 for t in parse_query(query.text))
-        ranked = []
+        out = {}
         for hit in self._search(self.chunks_alias, body)["hits"]["hits"]:
             snippet = " … ".join(hit.get("highlight", {}).get("body", []))
             if has_phrase:  # the highlighter marks a phrase word by word: mark it as one run
                 snippet = _MARK_RUN.sub(r"\1", snippet)
-            ranked.append((hit["_source"]["doc_id"], float(hit["_score"]), hit["_source"].get("page"), snippet))
-        return ranked
+            out[hit["_source"]["doc_id"]] = (hit["_source"].get("page"), snippet)
+        return out
 
-    def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float, dict]]:
-        """(doc_id, cosine, best chunk source) per document, best first."""
+    def _semantic(self, vector: np.ndarray, filters: SearchFilters, exclude: str | None = None
+                  ) -> list[tuple[str, float, str, int]]:
+        """The semantic candidates: ``[(doc_id, cosine, best chunk _id, its ordinal)]``, at most
+        :data:`CANDIDATES` documents (within the filters, without ``exclude``) by their nearest
+        chunk among the :data:`KNN_K` nearest chunks (HNSW, lucene efficient filtering), best
+        first, ties by id."""
         knn: dict[str, Any] = {"vector": np.asarray(vector, np.float32).tolist(), "k": KNN_K}
         clauses = filter_clauses(filters)
-        if clauses:
-            knn["filter"] = {"bool": {"filter": clauses}}
-        body = {"size": CANDIDATES, "track_total_hits": False,
-                "_source": ["doc_id", "ordinal", "page", "body"],
-                "query": {"knn": {"vector": knn}}, "collapse": {"field": "doc_id"}}
+        if clauses or exclude is not None:
+            knn["filter"] = {"bool": {"filter": clauses,
+                                      "must_not": [{"term": {"doc_id": exclude}}] if exclude is not None else []}}
+        body = {"size": CANDIDATES, "track_total_hits": False, "_source": ["doc_id", "ordinal"],
+                "query": {"knn": {"vector": knn}}, "collapse": {"field": "doc_id"},
+                "sort": [{"_score": "desc"}, {"doc_id": "asc"}]}
         # lucene cosinesimil scores are (1 + cos) / 2; report the cosine like the embedded backend
-        return [(h["_source"]["doc_id"], 2.0 * float(h["_score"]) - 1.0, h["_source"])
+        return [(h["_source"]["doc_id"], 2.0 * float(h["_score"]) - 1.0, h["_id"], h["_source"].get("ordinal", 0))
                 for h in self._search(self.chunks_alias, body)["hits"]["hits"]]
 
+    def _check_vector(self, mode: str, vector: np.ndarray | None) -> None:
+        if vector is None:
+            raise ValueError(f"mode {mode} needs a query vector")
+        if np.asarray(vector).shape != (self.dimension,):
+            raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({self.dimension},)")
+
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
-        """Run a search. ``query_vector`` (unit length, shape (dimension,)) is needed for semantic
-        and hybrid modes. Hybrid fuses the BM25 and kNN document rankings by reciprocal rank fusion
-        (Cormack, Clarke & Buettcher 2009, k=60). Raises ValueError for a missing or mis-shaped
-        vector or a query the cluster refuses."""
-        terms = query_terms(query.text)
-        bm25 = self._bm25(query) if query.mode in ("bm25", "hybrid") else []
-        semantic: list[tuple[str, float, dict]] = []
-        if query.mode in ("semantic", "hybrid"):
-            if query_vector is None:
-                raise ValueError(f"mode {query.mode} needs a query vector")
-            if np.asarray(query_vector).shape != (self.dimension,):
-                raise ValueError(f"query vector shape {np.asarray(query_vector).shape} != ({self.dimension},)")
+        """Run a search (see :mod:`index.query` for the result set of each mode). ``query_vector``
+        (unit length, shape (dimension,)) is needed for semantic and hybrid modes. Hybrid fuses the
+        BM25 and kNN document rankings by reciprocal rank fusion (Cormack, Clarke & Buettcher 2009,
+        k=60). BM25 ``total`` and facets come from aggregations on the chunks index (distinct
+        documents per bucket: ``cardinality``, exact up to 40,000); semantic and hybrid facets from
+        a terms aggregation on the documents index over the result set's ids. Snippets are built
+        for the page's hits only. Raises ValueError for a missing or mis-shaped vector, a query
+        the cluster refuses, or a cursor of another query."""
+        position, last_id = decode_cursor(query)
+        if query.mode != "bm25":
+            self._check_vector(query.mode, query_vector)
+        exact = self._exact_title_ids(query) if query.mode != "semantic" else set()
+        semantic: list[tuple[str, float, str, int]] = []
+        bm25_ids: set[str] = set()
+        facet_counts: dict[str, dict[str, int]] = {}
+        if query.mode == "bm25":
+            depth = max(retrieval_depth(query, position), len(exact))
+            ranking, total, facet_counts = self._bm25(query, depth, count=True, exact=exact, facets=query.facets)
+            missing = sorted(exact - {d for d, _ in ranking})
+            if missing and len(ranking) >= depth:  # exact-title documents beyond the depth: their scores
+                ranking = merge_by_score(ranking, self._bm25(query, len(missing), within=missing)[0])
+            bm25_ids = {d for d, _ in ranking}
+            ranked = exact_title_first(ranking, exact)
+        else:
+            ranking: list[tuple[str, float]] = []
+            if query.mode == "hybrid":
+                ranking = self._bm25(query, CANDIDATES)[0]
+                bm25_ids = {d for d, _ in ranking}
             semantic = self._semantic(query_vector, query.filters)
-        ranked = fuse(query.mode, [(d, s) for d, s, *_ in bm25], [(d, s) for d, s, *_ in semantic])
-        if query.mode != "semantic":
-            ranked = exact_title_first(ranked, self._exact_title_ids(query))
-        window = ranked[query.offset: query.offset + query.limit]
+            ranked = fuse(query.mode, ranking, [(d, s) for d, s, *_ in semantic])
+            if query.mode == "hybrid":
+                ranked = exact_title_first(ranked, exact)
+            total = len(ranked)
+            if query.facets:
+                facet_counts = self._document_facets(query, [d for d, _ in ranked])
+        if query.sort == "date":
+            ranked = sort_by_date(ranked[:RESULT_WINDOW], self._dates([d for d, _ in ranked[:RESULT_WINDOW]]))
+        window, next_cursor = paginate(query, ranked, position, last_id)
+        facets = {name: facet_values(facet_counts.get(name, {}), query.facet_size) for name in query.facets}
         docs = self._get_many([d for d, _ in window])
-        bm25_of = {d: (page, snippet) for d, _, page, snippet in bm25}
-        chunk_of = {d: source for d, _, source in semantic}
-        hits = [self._hit(docs[d], score, bm25_of.get(d), chunk_of.get(d), terms)
+        snippets = self._snippets(query, [d for d, _ in window if d in bm25_ids])
+        chunk_of = {d: (chunk_id, ordinal) for d, _, chunk_id, ordinal in semantic}
+        chunks = self._chunks_by_id([chunk_of[d] for d, _ in window if d in chunk_of and d not in snippets])
+        terms = query_terms(query.text)
+        hits = [self._hit(docs[d], score, snippets.get(d), chunks.get(chunk_of.get(d, ("", 0))[0]), terms)
                 for d, score in window if d in docs]
-        return SearchResponse(query=query, total=len(ranked), hits=hits)
+        return SearchResponse(query=query, total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def similar(self, doc_id: str, limit: int = 10, filters: SearchFilters | None = None) -> SearchResponse:
+        """More like this: the documents nearest to ``doc_id``'s mean chunk vector (its title
+        vector when it has no chunks), without ``doc_id`` itself, best first: at most ``limit``
+        (1..1000) hits of the semantic candidates within ``filters`` (as in :meth:`search`). Hit
+        scores are cosines of each document's best chunk to that vector; snippets show that chunk.
+        ``total`` counts the candidates. The response's ``query`` records the document's title
+        as text, mode ``semantic``, the filters and the limit.
+
+        Raises KeyError when ``doc_id`` is not in the index, ValueError when it has no vector
+        or ``limit`` is out of range."""
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit {limit} is out of range 1..1000")
+        doc = self.get(doc_id)
+        if doc is None:
+            raise KeyError(f"no document {doc_id!r} in the index")
+        filters = filters or SearchFilters()
+        semantic = self._semantic(self._document_vector(doc_id), filters, exclude=doc_id)
+        window = semantic[:limit]
+        docs = self._get_many([d for d, *_ in window])
+        chunks = self._chunks_by_id([(chunk_id, ordinal) for _, _, chunk_id, ordinal in window])
+        hits = [self._hit(docs[d], score, None, chunks.get(chunk_id), []) for d, score, chunk_id, _ in window
+                if d in docs]
+        query = SearchQuery(text=(doc.title or "").strip()[:1000] or doc_id, mode="semantic", filters=filters,
+                            limit=limit)
+        return SearchResponse(query=query, total=len(semantic), hits=hits)
+
+    def _document_vector(self, doc_id: str) -> np.ndarray:
+        """The unit mean of a document's chunk vectors, or its title vector (chunk -1) when it has
+        no chunks. Raises ValueError when it has neither."""
+        _, vectors = self.chunks_of(doc_id)
+        if len(vectors):
+            mean = vectors.mean(axis=0)
+        else:
+            body = {"size": 1, "_source": ["vector"], "query": {"bool": {"filter": [
+                {"term": {"doc_id": doc_id}}, {"term": {"ordinal": -1}}]}}}
+            hits = self._client.search(index=self.chunks_alias, body=body)["hits"]["hits"]
+            mean = np.asarray(hits[0]["_source"]["vector"], np.float32) if hits else np.zeros(self.dimension)
+        norm = float(np.linalg.norm(mean))
+        if not norm > 0:
+            raise ValueError(f"document {doc_id!r} has no vectors to compare")
+        return (mean / norm).astype(np.float32)
+
+    def _document_facets(self, query: SearchQuery, doc_ids: list[str]) -> dict[str, dict[str, int]]:
+        """``facet -> value -> documents`` of ``query.facets`` over the documents ``doc_ids``
+        (terms aggregations on the documents index)."""
+        if not doc_ids:
+            return {}
+        body = {"size": 0, "track_total_hits": False, "query": {"ids": {"values": doc_ids}}, "aggs": {
+            name: {"terms": {"field": FACET_FIELDS[name], "size": query.facet_size,
+                             "order": [{"_count": "desc"}, {"_key": "asc"}]}} for name in query.facets}}
+        aggs = self._search(self.documents_alias, body)["aggregations"]
+        return {name: {_key(b): int(b["doc_count"]) for b in aggs[name]["buckets"]} for name in query.facets}
+
+    def _dates(self, doc_ids: list[str]) -> dict[str, date | None]:
+        """The published date of each of ``doc_ids`` (None when it has none)."""
+        out: dict[str, date | None] = {}
+        for start in range(0, len(doc_ids), PAGE_SIZE):
+            found = self._client.mget(index=self.documents_alias, body={"ids": doc_ids[start:start + PAGE_SIZE]},
+                                      _source_includes="published_date")
+            for d in found["docs"]:
+                if d.get("found"):
+                    value = d["_source"].get("published_date")
+                    out[d["_id"]] = date.fromisoformat(value) if value else None
+        return out
+
+    def _chunks_by_id(self, wanted: list[tuple[str, int]]) -> dict[str, dict]:
+        """``chunk _id -> {ordinal, page, body}`` for ``(chunk _id, ordinal)`` pairs; a title
+        vector (ordinal -1) maps to its document's opening chunk."""
+        ids = [chunk_id for chunk_id, ordinal in wanted if ordinal >= 0]
+        out: dict[str, dict] = {}
+        if ids:
+            found = self._client.mget(index=self.chunks_alias, body={"ids": ids},
+                                      _source_includes="ordinal,page,body")
+            out = {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+        for chunk_id, ordinal in wanted:
+            if ordinal < 0:
+                opening = self._opening_chunk(chunk_id.rsplit(":", 1)[0])
+                if opening is not None:
+                    out[chunk_id] = opening
+        return out
 
     def _exact_title_ids(self, query: SearchQuery) -> set[str]:
         """Ids of documents (within the filters) whose whole title equals the query (``title_key``)."""
@@ -776,23 +974,27 @@ class OpenSearchIndex:
         return {h["_source"]["id"] for h in self._search(self.documents_alias, body)["hits"]["hits"]}
 
     def _opening_chunk(self, doc_id: str) -> dict | None:
-        body = {"size": 1, "_source": ["ordinal", "page", "body"],
-                "query": {"bool": {"filter": [{"term": {"doc_id": doc_id}}, {"term": {"ordinal": 0}}]}}}
+        """The first text chunk (lowest ordinal >= 0) of ``doc_id``: ``{ordinal, page, body}``."""
+        body = {"size": 1, "_source": ["ordinal", "page", "body"], "sort": [{"ordinal": "asc"}],
+                "query": {"bool": {"filter": [{"term": {"doc_id": doc_id}}, {"range": {"ordinal": {"gte": 0}}}]}}}
         hits = self._client.search(index=self.chunks_alias, body=body)["hits"]["hits"]
         return hits[0]["_source"] if hits else None
 
-    def _hit(self, doc: IndexedDocument, score: float, bm25_hit, chunk: dict | None, terms) -> SearchHit:
+    def _hit(self, doc: IndexedDocument, score: float, bm25_hit: tuple[int | None, str] | None,
+             chunk: dict | None, terms: list[str]) -> SearchHit:
+        """The hit of ``doc``: the BM25 ``(page, snippet)`` when there is one, else a window of the
+        semantic best ``chunk`` (or of the opening chunk) with ``terms`` marked."""
         page, snippet = bm25_hit if bm25_hit else (None, "")
-        if not snippet and chunk is not None:
-            if chunk.get("ordinal", 0) < 0:  # the title vector matched: show the document's opening
-                chunk = self._opening_chunk(doc.id)
+        if not snippet:
+            chunk = chunk or self._opening_chunk(doc.id)
             if chunk:
                 page, snippet = chunk.get("page"), highlight(chunk.get("body", ""), terms)
         refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
         return SearchHit(
             id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
-            published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language, page=page,
-            snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+            source=doc.source, published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language,
+            page=page, snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+            evidence_types=refs(doc.evidence_types),
         )
 
     # -- versions -----------------------------------------------------------------------------

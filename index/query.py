@@ -1,24 +1,54 @@
-"""The query model shared by every index backend, and the result shapes."""
+"""The query model shared by every index backend, and the result shapes.
+
+Result sets (what ``total`` counts, what pages walk, what facets count and what ``sort="date"``
+orders) are defined the same way for every backend:
+
+* ``bm25``: every document with a chunk matching the query text (within the filters), plus the
+  documents whose whole title equals the query (:func:`exact_title_first`);
+* ``semantic``: the candidate set: the :data:`CANDIDATES` documents whose best chunk is nearest to
+  the query vector (within the filters). Every document "matches" a vector, so the candidates are
+  the result set;
+* ``hybrid``: the union of the BM25 candidates (the :data:`CANDIDATES` best BM25 documents), the
+  semantic candidates and the exact-title documents, ranked by reciprocal rank fusion.
+
+Pages (``offset``/``limit`` or ``cursor``) reach at most the first :data:`RESULT_WINDOW` documents
+of a ranking; ``sort="date"`` orders the first :data:`RESULT_WINDOW` documents of the relevance
+ranking by date (``total`` and facets still count the whole result set).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 import re
 import unicodedata
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 SearchMode = Literal["bm25", "semantic", "hybrid"]
+SortOrder = Literal["relevance", "date"]
+FacetName = Literal["theme", "policy_area", "evidence_type", "publisher", "year", "doc_type", "language", "source"]
+FACETS: tuple[str, ...] = get_args(FacetName)
 RRF_K = 60  # Cormack, Clarke & Buettcher (2009), "Reciprocal rank fusion outperforms Condorcet..."
+CANDIDATES = 300          # documents per retrieval list (semantic candidates; BM25 list fused in hybrid)
+RESULT_WINDOW = 10_000    # deepest document position a page can reach (OpenSearch's max_result_window)
 
 
 class SearchFilters(BaseModel):
-    """Filters; every given field must match (AND)."""
+    """Filters; every given field must match (AND). Label filters (``theme``, ``policy_area``,
+    ``evidence_type``) take label ids (``T3``, ``P1``, ``E2``) and match exactly; ``publisher``,
+    ``source`` (the source name), ``doc_type`` and ``language`` match case-insensitively; the year
+    range is inclusive and leaves out documents without a date."""
 
     theme: str | None = None
     policy_area: str | None = None
+    evidence_type: str | None = None
     publisher: str | None = None
+    source: str | None = None
     doc_type: str | None = None
     language: str | None = None
     year_from: int | None = Field(None, ge=1000, le=3000)
@@ -26,13 +56,24 @@ class SearchFilters(BaseModel):
 
 
 class SearchQuery(BaseModel):
-    """A search: query text, retrieval mode, filters and paging (``limit`` results from ``offset``)."""
+    """A search: query text, retrieval mode, filters, facets, sort order and paging.
+
+    Paging: ``limit`` results from ``offset``, or from ``cursor`` (the ``next_cursor`` of the
+    previous page of the same query; ``offset`` must then be 0). ``facets`` names the facets to
+    count over the whole result set (see the module docstring), each giving its ``facet_size``
+    most frequent values. ``sort="date"``: newest ``published_date`` first, documents without a
+    date last, ties by relevance.
+    """
 
     text: str = Field(min_length=1, max_length=1000)
     mode: SearchMode = "hybrid"
     filters: SearchFilters = SearchFilters()
+    facets: list[FacetName] = Field(default_factory=list)
+    facet_size: int = Field(50, ge=1, le=1000)
+    sort: SortOrder = "relevance"
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=100_000)
+    cursor: str | None = Field(None, max_length=4000)
 
     @field_validator("text")
     @classmethod
@@ -40,6 +81,17 @@ class SearchQuery(BaseModel):
         if not value.strip():
             raise ValueError("query text is blank")
         return value.strip()
+
+    @field_validator("facets")
+    @classmethod
+    def _unique_facets(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _cursor_or_offset(self) -> "SearchQuery":
+        if self.cursor is not None and self.offset:
+            raise ValueError("give either a cursor or an offset, not both (a cursor carries its own position)")
+        return self
 
 
 class LabelRef(BaseModel):
@@ -54,13 +106,15 @@ class LabelRef(BaseModel):
 
 
 class SearchHit(BaseModel):
-    """One document in a result list: its best chunk's snippet and page, and its labels."""
+    """One document in a result list: its best chunk's snippet and page, and its labels.
+    ``score`` is the relevance score of the mode (BM25, cosine or RRF), also under ``sort="date"``."""
 
     id: str
     url: str
     title: str | None
     score: float
     publisher: str | None = None
+    source: str | None = None
     published_date: date | None = None
     doc_type: str | None = None
     language: str | None = None
@@ -68,14 +122,130 @@ class SearchHit(BaseModel):
     snippet: str = ""
     themes: list[LabelRef] = Field(default_factory=list)
     policy_areas: list[LabelRef] = Field(default_factory=list)
+    evidence_types: list[LabelRef] = Field(default_factory=list)
+
+
+class FacetValue(BaseModel):
+    """One value of a facet and the number of documents of the result set that have it."""
+
+    value: str
+    count: int
 
 
 class SearchResponse(BaseModel):
-    """Hits for one page of results, and how many documents matched in all."""
+    """Hits for one page of results, how many documents the result set holds in all, the facet
+    counts asked for (facet name -> values, count descending then value ascending) and the cursor
+    of the next page (None on the last page)."""
 
     query: SearchQuery
     total: int
     hits: list[SearchHit]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+# -- cursors ------------------------------------------------------------------------------------
+
+_CURSOR_VERSION = 1
+
+
+def query_fingerprint(query: SearchQuery) -> str:
+    """A short hash of what defines a ranking: text, mode, filters and sort (not the page size,
+    the facets or the position). Two queries with the same fingerprint walk the same list."""
+    key = {"text": query.text, "mode": query.mode, "sort": query.sort,
+           "filters": query.filters.model_dump(exclude_none=True)}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def encode_cursor(query: SearchQuery, position: int, last_id: str) -> str:
+    """The opaque cursor of the page that starts at ``position`` (0-based) of ``query``'s ranking,
+    just after the document ``last_id``: URL-safe base64 of a small JSON object."""
+    raw = json.dumps({"v": _CURSOR_VERSION, "q": query_fingerprint(query), "p": position, "id": last_id},
+                     separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(query: SearchQuery) -> tuple[int, str | None]:
+    """``(position, last_id)`` where ``query``'s page starts: ``(offset, None)`` without a cursor.
+
+    Raises ValueError when the cursor is not one this module made, or was made by another query
+    (another text, mode, filters or sort)."""
+    if query.cursor is None:
+        return query.offset, None
+    try:
+        padded = query.cursor + "=" * (-len(query.cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode())
+        version, fingerprint, position, last_id = data["v"], data["q"], data["p"], data["id"]
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        raise ValueError("the cursor is malformed: pass the next_cursor of a previous response unchanged") from None
+    if version != _CURSOR_VERSION or not isinstance(position, int) or position < 0 or not isinstance(last_id, str):
+        raise ValueError("the cursor is malformed: pass the next_cursor of a previous response unchanged")
+    if fingerprint != query_fingerprint(query):
+        raise ValueError("the cursor belongs to another query: a cursor only pages the query (text, mode, filters, "
+                         "sort) that returned it; start the new query without a cursor")
+    return position, last_id
+
+
+def page_start(position: int, last_id: str | None, ranked_ids: list[str]) -> int:
+    """Where a page starts in ``ranked_ids``: at ``position`` when the document before it is still
+    ``last_id`` (always so for an unchanged index), else just after ``last_id`` where it moved
+    (the index changed between pages), else at ``position``."""
+    if last_id is None or (0 < position <= len(ranked_ids) and ranked_ids[position - 1] == last_id):
+        return position
+    try:
+        return ranked_ids.index(last_id) + 1
+    except ValueError:
+        return position
+
+
+def paginate(query: SearchQuery, ranked: list[tuple[str, float]], position: int, last_id: str | None
+             ) -> tuple[list[tuple[str, float]], str | None]:
+    """The page of ``ranked`` (best first, at most :data:`RESULT_WINDOW` long) that ``query`` asks
+    for, and the cursor of the next page (None when nothing follows). ``ranked`` must reach at
+    least one document past the page when more documents exist (so the next cursor is right)."""
+    ranked = ranked[:RESULT_WINDOW]
+    start = page_start(position, last_id, [d for d, _ in ranked])
+    window = ranked[start:start + query.limit]
+    end = start + len(window)
+    cursor = encode_cursor(query, end, window[-1][0]) if window and end < len(ranked) else None
+    return window, cursor
+
+
+def retrieval_depth(query: SearchQuery, position: int) -> int:
+    """How many documents of a deep (BM25) ranking a page needs: one past the page for the next
+    cursor; the whole window for ``sort="date"``. Never above :data:`RESULT_WINDOW`."""
+    if query.sort == "date":
+        return RESULT_WINDOW
+    return min(RESULT_WINDOW, position + query.limit + 1)
+
+
+def sort_by_date(ranked: list[tuple[str, float]], dates: dict[str, date | None]) -> list[tuple[str, float]]:
+    """``ranked`` (best first) reordered newest ``published_date`` first, documents without a
+    date (or absent from ``dates``) last, ties by relevance (the position in ``ranked``), then id."""
+    position = {doc_id: i for i, (doc_id, _) in enumerate(ranked)}
+
+    def key(item: tuple[str, float]) -> tuple:
+        day = dates.get(item[0])
+        return (day is None, -(day.toordinal() if day else 0), position[item[0]], item[0])
+
+    return sorted(ranked, key=key)
+
+
+def facet_values(counts: dict[str, int], size: int) -> list[FacetValue]:
+    """The ``size`` most frequent values of one facet: count descending, then value ascending."""
+    ordered = sorted(((str(v), int(c)) for v, c in counts.items() if c > 0), key=lambda vc: (-vc[1], vc[0]))
+    return [FacetValue(value=v, count=c) for v, c in ordered[:size]]
+
+
+def merge_by_score(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """One ranking from several partial lists of the same scores: each id once (its highest
+    score), ordered by score descending, then id."""
+    best: dict[str, float] = {}
+    for ranking in rankings:
+        for doc_id, score in ranking:
+            if doc_id not in best or score > best[doc_id]:
+                best[doc_id] = score
+    return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
 
 TOKEN_RE = re.compile(r'"[^"]*"|\S+')
