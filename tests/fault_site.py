@@ -26,7 +26,11 @@ path                   behaviour
 /gone                  404
 /calendar?month=Y-M    an endless calendar: each month links to the next, and to no document
 /listing?page=N        3 listing pages of 2 documents each, linked by ``a[rel=next]``
+/sitemap.xml           a sitemap of ``/ok/page-<i>.html`` for i < ``pages`` (default 5)
 =====================  =====================================================================
+
+Good pages, listing pages and the sitemap carry an ETag and Last-Modified and answer a matching
+conditional GET with 304. ``slow_s`` delays every good page by that many seconds.
 
 ``site.log`` holds ``(path, request headers, status)`` for every request, in order.
 """
@@ -74,11 +78,13 @@ class FaultSite:
     """The fault-injecting site (see the module docstring). Context manager; ``base_url`` is
     ``http://127.0.0.1:<port>``. ``drip_interval`` is the pause between dripped bytes."""
 
-    def __init__(self, *, robots: str = "disallow", drip_interval: float = 1.0):
+    def __init__(self, *, robots: str = "disallow", drip_interval: float = 1.0, pages: int = 5, slow_s: float = 0.0):
         if robots not in ("disallow", "error"):
             raise ValueError("robots must be 'disallow' or 'error'")
         self.robots = robots
         self.drip_interval = drip_interval
+        self.pages = pages
+        self.slow_s = slow_s
         self.log: list[tuple[str, dict[str, str], int]] = []
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -163,7 +169,13 @@ class FaultSite:
             else:
                 self._send(handler, 200, b"User-agent: *\nDisallow: /private/\n", {"Content-Type": "text/plain"})
         elif path.startswith(("/ok/", "/private/")):
+            if self.slow_s:
+                time.sleep(self.slow_s)
             self._page(handler, page_html(path.rsplit("/", 1)[-1].removesuffix(".html")))
+        elif path == "/sitemap.xml":
+            locs = "".join(f"<url><loc>{self.base_url}/ok/page-{i}.html</loc></url>" for i in range(self.pages))
+            self._page(handler, ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
+                                 f'schemas/sitemap/0.9">{locs}</urlset>').encode(), "application/xml")
         elif path.startswith("/retry-after/"):
             if hit == 1:
                 self._send(handler, 429, b"slow down", {"Retry-After": "1"})
@@ -248,4 +260,4 @@ class FaultSite:
                         for i in (1, 2))
         following = f'<a rel="next" href="/listing?page={page + 1}&amp;utm_source=nav">next</a>' if page < 3 else ""
         body = f"<html><body><ul>{items}</ul>{following}</body></html>".encode()
-        self._send(handler, 200, body, {"Content-Type": "text/html"})
+        self._page(handler, body)
