@@ -12,6 +12,9 @@ For each size and backend (embedded SQLite; OpenSearch when a URL is given, defa
 * query latency p50/p95 in ms for bm25, semantic and hybrid, each without and with filters
   (``--queries`` timed queries after ``--warmup`` untimed ones, ``limit`` 10), and the mean
   number of hits (a filter that empties every result would make a latency meaningless);
+* the same for the query-model features: bm25 and hybrid asking for six facets (``+facets``),
+  bm25 sorted by date (``by date``) and more-like-this (``similar``, on ``--queries`` loaded
+  documents);
 * the peak RSS of the process that loaded and queried the index (``resource.getrusage``; every
   backend/size runs in its own spawned process so the figures do not mix); for OpenSearch also the
   node's RSS after the run (read from ``/proc`` when the node runs on this machine) and the size of
@@ -51,11 +54,13 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.synthetic import DIMENSION, generate, queries  # noqa: E402
+from benchmarks.synthetic import DIMENSION, document, generate, queries  # noqa: E402
 from index.query import SearchFilters, SearchQuery  # noqa: E402
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 MODES = ("bm25", "semantic", "hybrid")
+FACETED = ["policy_area", "theme", "evidence_type", "publisher", "year", "doc_type"]  # the +facets rows
+FEATURES = ("bm25+facets", "hybrid+facets", "bm25 by date", "similar")
 
 
 def _peak_rss_mb() -> float:
@@ -110,29 +115,47 @@ def load(label: str, upsert_many: Callable[[list], None], size: int, batch: int,
             "complete": complete}
 
 
-def measure_queries(label: str, index: Any, n_queries: int, warmup: int, seed: int) -> dict:
-    """p50/p95/mean latency (ms) and mean hits for every mode, without and with filters."""
+def _timed(label: str, name: str, calls: list[Callable[[], Any]], warmup: int) -> dict:
+    """Run ``calls`` (each returns a SearchResponse) in order; p50/p95/mean latency (ms) and the
+    mean number of hits of all but the first ``warmup``."""
+    latencies, hits = [], []
+    for i, call in enumerate(calls):
+        t0 = time.perf_counter()
+        response = call()
+        elapsed = (time.perf_counter() - t0) * 1000
+        if i >= warmup:
+            latencies.append(elapsed)
+            hits.append(len(response.hits))
+    lat = np.array(latencies)
+    out = {"p50_ms": round(float(np.percentile(lat, 50)), 2), "p95_ms": round(float(np.percentile(lat, 95)), 2),
+           "mean_ms": round(float(lat.mean()), 2), "mean_hits": round(float(np.mean(hits)), 2), "n": len(latencies)}
+    _say(label, f"{name:<17} p50 {out['p50_ms']:8.1f} ms  p95 {out['p95_ms']:8.1f} ms  hits {out['mean_hits']:.1f}")
+    return out
+
+
+def measure_queries(label: str, index: Any, n_queries: int, warmup: int, seed: int, loaded: int) -> dict:
+    """p50/p95/mean latency (ms) and mean hits for every mode, without and with filters; then the
+    query-model features (:data:`FEATURES`): bm25 and hybrid with six facets, bm25 sorted by date,
+    and more-like-this (``similar``) on ``n_queries`` of the ``loaded`` documents."""
     qs = queries(warmup + n_queries, seed=seed + 1, corpus_seed=seed)
     out: dict[str, dict] = {}
     for mode in MODES:
         for filtered in (False, True):
             name = f"{mode}{'+filters' if filtered else ''}"
-            latencies, hits = [], []
-            for i, (text, vector, filters) in enumerate(qs):
-                query = SearchQuery(text=text, mode=mode, filters=filters if filtered else SearchFilters(), limit=10)
-                t0 = time.perf_counter()
-                response = index.search(query, vector if mode != "bm25" else None)
-                elapsed = (time.perf_counter() - t0) * 1000
-                if i >= warmup:
-                    latencies.append(elapsed)
-                    hits.append(len(response.hits))
-            lat = np.array(latencies)
-            out[name] = {"p50_ms": round(float(np.percentile(lat, 50)), 2),
-                         "p95_ms": round(float(np.percentile(lat, 95)), 2),
-                         "mean_ms": round(float(lat.mean()), 2), "mean_hits": round(float(np.mean(hits)), 2),
-                         "n": len(latencies)}
-            _say(label, f"{name:<17} p50 {out[name]['p50_ms']:8.1f} ms  p95 {out[name]['p95_ms']:8.1f} ms  "
-                        f"hits {out[name]['mean_hits']:.1f}")
+            calls = [lambda t=text, v=vector, f=filters: index.search(
+                SearchQuery(text=t, mode=mode, filters=f if filtered else SearchFilters(), limit=10),
+                v if mode != "bm25" else None) for text, vector, filters in qs]
+            out[name] = _timed(label, name, calls, warmup)
+    for mode in ("bm25", "hybrid"):
+        calls = [lambda t=text, v=vector: index.search(
+            SearchQuery(text=t, mode=mode, limit=10, facets=FACETED), v if mode != "bm25" else None)
+            for text, vector, _ in qs]
+        out[f"{mode}+facets"] = _timed(label, f"{mode}+facets", calls, warmup)
+    out["bm25 by date"] = _timed(label, "bm25 by date", [
+        lambda t=t: index.search(SearchQuery(text=t, mode="bm25", limit=10, sort="date")) for t, _, _ in qs],
+        warmup)
+    picks = [document((k * 7919) % max(loaded, 1), seed)[0].id for k in range(len(qs))]
+    out["similar"] = _timed(label, "similar", [lambda d=d: index.similar(d, limit=10) for d in picks], warmup)
     return out
 
 
@@ -148,7 +171,7 @@ def run_embedded(size: int, opts: dict) -> dict:
         try:
             loaded = load(label, index.upsert_many, size, opts["batch"], opts["seed"], opts["load_timeout"])
             stats = index.stats()
-            latencies = measure_queries(label, index, opts["queries"], opts["warmup"], opts["seed"])
+            latencies = measure_queries(label, index, opts["queries"], opts["warmup"], opts["seed"], loaded["docs"])
         finally:
             index.close()
     return {"backend": "embedded", "size": size, "load": loaded, "queries": latencies,
@@ -276,7 +299,8 @@ def run_opensearch(size: int, opts: dict) -> dict:
         segments = index.client.indices.segments(index=index.chunks_alias)
         result["chunk_segments"] = sum(len(shard["segments"]) for info in segments["indices"].values()
                                        for copies in info["shards"].values() for shard in copies)
-        result["queries"] = measure_queries(label, index, opts["queries"], opts["warmup"], opts["seed"])
+        result["queries"] = measure_queries(label, index, opts["queries"], opts["warmup"], opts["seed"],
+                                            loaded["docs"])
         result["index_mb"] = _store_mb(index.client, index.prefix)
         result["node_rss_mb"] = _node_rss_mb(index.client)
         result["node_heap_max_mb"] = round(sum(
@@ -328,6 +352,10 @@ def table(results: list[dict]) -> Table:
             name = mode + suffix
             row(f"{name} p50 / p95 (ms)",
                 lambda r, n=name: f"{r['queries'][n]['p50_ms']:,.1f} / {r['queries'][n]['p95_ms']:,.1f}")
+    for name in FEATURES:
+        row(f"{name} p50 / p95 (ms)",
+            lambda r, n=name: f"{r['queries'][n]['p50_ms']:,.1f} / {r['queries'][n]['p95_ms']:,.1f}"
+            if n in r["queries"] else "—")
     row("mean hits (no filter / filter)", lambda r: " / ".join(
         f"{np.mean([r['queries'][m + s]['mean_hits'] for m in MODES]):.1f}" for s in ("", "+filters")))
     row("peak RSS, bench process (MiB)", lambda r: _fmt(r["peak_rss_mb"]))

@@ -2,9 +2,18 @@
 field weighted above the body, exact kNN over chunk embeddings (numpy), hybrid by reciprocal
 rank fusion, filters and snippets. One writer, many concurrent readers.
 
-Layout: ``documents`` (one row per document, its JSON), ``labels`` (for filters and facets),
-``chunks`` (text, page and float32 vector; ordinal -1 holds the title vector), ``chunks_fts``
-(FTS5: the title on the first chunk only, so a title counts once per document).
+Layout: ``documents`` (one row per document, its JSON), ``labels`` (theme, policy area and
+evidence type ids, for filters and facets), ``chunks`` (text, page and float32 vector; ordinal -1
+holds the title vector), ``chunks_fts`` (FTS5: the title on the first chunk only, so a title
+counts once per document).
+
+Searching: every write bumps a generation number; each process keeps an in-memory snapshot of the
+current generation (:class:`_Snapshot`: the chunk vectors, the chunk -> document map, each
+document's filter and facet fields), rebuilt on the first search after a write. BM25 is one FTS5
+pass returning ``(rowid, bm25)`` of the matching chunks; the best chunk per document, filters,
+facets and the ordering are numpy work on the snapshot; FTS5 snippets are built only for the
+hits of the returned page. Each search runs in one read transaction, so the snapshot and the SQL
+reads always agree. Result sets, facets, date sort and cursors follow :mod:`index.query`.
 """
 
 from __future__ import annotations
@@ -212,7 +221,6 @@ class EmbeddedIndex:
         vectors = np.array([np.frombuffer(v, dtype=np.float32) for *_, v in rows]).reshape(len(rows), self.dimension)
         return chunks, vectors
 
-    # -- filters and facets -----------------------------------------------------------------
     # -- the in-memory snapshot --------------------------------------------------------------
     def _snapshot(self) -> "_Snapshot":
         """The in-memory view of the current generation (rebuilt after any write, by any

@@ -775,10 +775,6 @@ class OpenSearchIndex:
                     "terms": {"field": FACET_FIELDS[name], "size": query.facet_size,
                               "order": [{"documents": "desc"}, {"_key": "asc"}]},
                     "aggs": {"documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}}
-        if depth == 0:
-            body["size"] = 0
-            body.pop("collapse")
-            body.pop("sort")
         found = self._search(self.chunks_alias, body)
         ranking = [(h["_source"]["doc_id"], float(h["_score"])) for h in found["hits"]["hits"]]
         aggs = found.get("aggregations", {})

@@ -27,7 +27,7 @@ import unicodedata
 from datetime import date
 from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SearchMode = Literal["bm25", "semantic", "hybrid"]
 SortOrder = Literal["relevance", "date"]
@@ -42,7 +42,9 @@ class SearchFilters(BaseModel):
     """Filters; every given field must match (AND). Label filters (``theme``, ``policy_area``,
     ``evidence_type``) take label ids (``T3``, ``P1``, ``E2``) and match exactly; ``publisher``,
     ``source`` (the source name), ``doc_type`` and ``language`` match case-insensitively; the year
-    range is inclusive and leaves out documents without a date."""
+    range is inclusive and leaves out documents without a date. An unknown field is an error."""
+
+    model_config = ConfigDict(extra="forbid")
 
     theme: str | None = None
     policy_area: str | None = None
@@ -62,8 +64,11 @@ class SearchQuery(BaseModel):
     previous page of the same query; ``offset`` must then be 0). ``facets`` names the facets to
     count over the whole result set (see the module docstring), each giving its ``facet_size``
     most frequent values. ``sort="date"``: newest ``published_date`` first, documents without a
-    date last, ties by relevance.
+    date last, ties by relevance. An unknown field is an error (a misspelt option never passes
+    silently).
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=1000)
     mode: SearchMode = "hybrid"

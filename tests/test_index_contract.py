@@ -1,24 +1,32 @@
 """One contract, every backend: the same tests against the embedded index and a real OpenSearch
-node, both holding the real corpus (ingested once by the ``corpus_run`` fixture; the OpenSearch
-copy is loaded from the same documents, chunks and vectors).
+node.
+
+* The small fixture (``small``): eight hand-made documents with known metadata, loaded into each
+  backend with the real embedding model; exact expected values for filters, facets, date sort,
+  cursors and more-like-this. Seconds per backend.
+* The real corpus (``backend``, marked ``slow``): ingested once by the ``corpus_run`` fixture; the
+  OpenSearch copy is loaded from the same documents, chunks and vectors.
 
 The OpenSearch node is started by ``make test`` (scripts/opensearch/opensearch.sh) and found
-through ``EVIDENCE_HUB_OPENSEARCH_URL``; without it these tests skip, except under ``CI=true``.
+through ``EVIDENCE_HUB_OPENSEARCH_URL``; without it the OpenSearch tests skip, except under
+``CI=true``.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
-from core.models import Chunk
+from core.models import Chunk, IndexedDocument, LabelScore
 from crawl.urls import file_name_of
 from index.backend import SearchIndex
-from index.query import SearchFilters, SearchQuery, title_key
+from index.query import FacetValue, SearchFilters, SearchQuery, title_key
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 
 def opensearch_url() -> str:
@@ -69,11 +77,27 @@ def embed(corpus_run):
     return vector
 
 
-def _search(index, embed, text, mode="hybrid", limit=10, offset=0, **filters):
-    query = SearchQuery(text=text, mode=mode, limit=limit, offset=offset, filters=SearchFilters(**filters))
+def _search(index, embed, text, mode="hybrid", limit=10, offset=0, facets=(), sort="relevance", cursor=None,
+            facet_size=50, **filters):
+    query = SearchQuery(text=text, mode=mode, limit=limit, offset=offset, filters=SearchFilters(**filters),
+                        facets=list(facets), facet_size=facet_size, sort=sort, cursor=cursor)
     return index.search(query, embed(text) if mode != "bm25" else None)
 
 
+def _walk(index, embed, text, mode, page_size, **kwargs) -> tuple[list[str], int]:
+    """Every id of a result list, page by page through ``next_cursor``; and the number of pages."""
+    ids, cursor, pages = [], None, 0
+    while True:
+        response = _search(index, embed, text, mode, limit=page_size, cursor=cursor, **kwargs)
+        ids += [h.id for h in response.hits]
+        pages += 1
+        cursor = response.next_cursor
+        if cursor is None:
+            return ids, pages
+        assert len(response.hits) == page_size and pages < 1000
+
+
+@slow
 def test_same_documents_and_metadata(backend, corpus_run):
     reference = corpus_run[3].index
     assert isinstance(backend, SearchIndex)
@@ -86,6 +110,7 @@ def test_same_documents_and_metadata(backend, corpus_run):
     assert backend.get("no-such-id") is None and backend.content_hash_of("no-such-id") is None
 
 
+@slow
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_exact_title_first_for_every_document(backend, embed, mode):
     docs = [backend.get(i) for i in backend.ids()]
@@ -102,6 +127,7 @@ def test_exact_title_first_for_every_document(backend, embed, mode):
     assert not misses
 
 
+@slow
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_results_are_documents_with_snippets(backend, embed, mode):
     response = _search(backend, embed, "multi-agency safeguarding children", mode, limit=20)
@@ -113,6 +139,7 @@ def test_results_are_documents_with_snippets(backend, embed, mode):
         assert any("<mark>" in h.snippet for h in response.hits)
 
 
+@slow
 def test_paging_is_consistent(backend, embed):
     whole = [h.id for h in _search(backend, embed, "homelessness", "bm25", limit=10).hits]
     first = [h.id for h in _search(backend, embed, "homelessness", "bm25", limit=5).hits]
@@ -120,6 +147,7 @@ def test_paging_is_consistent(backend, embed):
     assert first + second == whole
 
 
+@slow
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_filters(backend, embed, mode):
     for hit in _search(backend, embed, "children and families", mode, limit=20, policy_area="P1").hits:
@@ -131,6 +159,7 @@ def test_filters(backend, embed, mode):
     assert _search(backend, embed, "inspection", mode, publisher="No Such Publisher").hits == []
 
 
+@slow
 def test_phrase_and_boolean(backend, embed):
     phrase = _search(backend, embed, '"Joint targeted area inspection"', "bm25", limit=20).hits
     assert phrase and all("ofsted-jtai" in file_name_of(h.url) or "inspection" in (h.title or "").lower()
@@ -142,6 +171,7 @@ def test_phrase_and_boolean(backend, embed):
     assert prefix
 
 
+@slow
 def test_upsert_replaces_and_delete_removes(backend, embed, corpus_run):
     reference = corpus_run[3].index
     source_id = reference.ids()[0]
@@ -159,6 +189,7 @@ def test_upsert_replaces_and_delete_removes(backend, embed, corpus_run):
     assert _search(backend, embed, "quokka marmalade", "bm25").hits == []
 
 
+@slow
 def test_bad_shapes_rejected(backend, corpus_run):
     import numpy as np
 
@@ -166,3 +197,300 @@ def test_bad_shapes_rejected(backend, corpus_run):
     with pytest.raises(ValueError):
         backend.upsert(doc, [Chunk(ordinal=0, text="x")], np.zeros((2, backend.dimension), np.float32))
     assert backend.get(doc.id).model_dump() == doc.model_dump()
+
+
+# -- the query model on the real corpus -------------------------------------------------------------
+
+@slow
+def test_bm25_facets_count_the_whole_result_set(backend, embed):
+    response = _search(backend, embed, "homelessness", "bm25", limit=3, facets=["policy_area", "doc_type", "year",
+                                                                              "language", "source"])
+    assert len(response.hits) == 3 and response.total > 3
+    everything = _search(backend, embed, "homelessness", "bm25", limit=1000)
+    assert len(everything.hits) == everything.total == response.total
+    for name, attribute in (("doc_type", "doc_type"), ("language", "language")):
+        expected: dict[str, int] = {}
+        for hit in everything.hits:
+            if getattr(hit, attribute):
+                expected[getattr(hit, attribute)] = expected.get(getattr(hit, attribute), 0) + 1
+        assert {f.value: f.count for f in response.facets[name]} == expected
+    policy = {}
+    for hit in everything.hits:
+        for label in hit.policy_areas:
+            policy[label.id] = policy.get(label.id, 0) + 1
+    assert {f.value: f.count for f in response.facets["policy_area"]} == policy
+    counts = [(-f.count, f.value) for f in response.facets["policy_area"]]
+    assert counts == sorted(counts) and response.facets["policy_area"]
+    for value in response.facets["policy_area"][:3]:  # a facet count is the total with that filter
+        assert _search(backend, embed, "homelessness", "bm25", policy_area=value.value).total == value.count
+    years = {f.value: f.count for f in response.facets["year"]}
+    assert sum(years.values()) == sum(1 for h in everything.hits if h.published_date)
+    assert {f.value for f in response.facets["source"]} <= {"corpus", "corpus-feed"}
+
+
+@slow
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_cursor_pages_neither_repeat_nor_skip(backend, embed, mode):
+    whole = [h.id for h in _search(backend, embed, "children's services", mode, limit=1000).hits]
+    walked, pages = _walk(backend, embed, "children's services", mode, 7)
+    assert walked == whole and len(set(walked)) == len(walked) and pages == -(-len(whole) // 7)
+    dated = [h for h in _search(backend, embed, "children's services", mode, limit=1000, sort="date").hits]
+    assert {h.id for h in dated} == set(whole)
+    days = [h.published_date for h in dated]
+    known = [d for d in days if d is not None]
+    assert known == sorted(known, reverse=True) and days == known + [None] * (len(days) - len(known))
+    assert _walk(backend, embed, "children's services", mode, 11, sort="date")[0] == [h.id for h in dated]
+
+
+@slow
+def test_corpus_filters_on_evidence_type_and_source(backend, embed):
+    types = _search(backend, embed, "evaluation", "bm25", limit=1, facets=["evidence_type"]).facets["evidence_type"]
+    for value in types[:3]:
+        response = _search(backend, embed, "evaluation", "bm25", limit=100, evidence_type=value.value)
+        assert response.total == value.count
+        assert all(value.value in {label.id for label in h.evidence_types} for h in response.hits)
+    assert _search(backend, embed, "evaluation", "hybrid", evidence_type="E999").hits == []
+    sources = _search(backend, embed, "evaluation", "bm25", limit=1, facets=["source"]).facets["source"]
+    assert sources
+    for value in sources:
+        hits = _search(backend, embed, "evaluation", "semantic", limit=50, source=value.value.upper()).hits
+        assert hits and all(h.source == value.value for h in hits)
+
+
+@slow
+def test_corpus_similar_documents(backend, corpus_run):
+    doc_id = corpus_run[3].index.ids()[0]
+    response = backend.similar(doc_id, limit=8)
+    assert len(response.hits) == 8 and doc_id not in {h.id for h in response.hits}
+    scores = [h.score for h in response.hits]
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+    assert all(h.snippet for h in response.hits)
+    with pytest.raises(KeyError, match="no-such-id"):
+        backend.similar("no-such-id")
+
+
+# -- the query model on a small fixture with known values ------------------------------------------
+
+# id, title, text, publisher, source, published, policy area, evidence types, doc type, language
+SMALL = [
+    ("s1", "Family hubs: a partnership evaluation", "Family hubs bring health visitors, early help and voluntary "
+     "groups under one roof. The evaluation found families used more services.", "Alpha", "alpha-feed",
+     date(2023, 3, 1), "P1", ["E1"], "evaluation", "en"),
+    ("s2", "Violence reduction partnerships", "Police, schools and youth workers share data to prevent knife "
+     "crime. The partnership board meets monthly.", "Beta", "beta-site", date(2021, 6, 1), "P7", ["E2"], "report",
+     "en"),
+    ("s3", "Hospital discharge and social care", "Integrated discharge teams move older patients home faster with "
+     "social workers on the ward.", "Alpha", "alpha-feed", date(2024, 1, 10), "P2", ["E1"], "report", "en"),
+    ("s4", "Housing partnership boards", "Councils and housing associations pool budgets to prevent homelessness "
+     "through a partnership board.", "Gamma", "gamma-list", None, "P4", ["E3"], "guidance", "en"),
+    ("s5", "Joint commissioning review", "A review of joint commissioning across health and care: the partnership "
+     "pooled budgets and shared staff.", "Beta", "beta-site", date(2023, 3, 1), "P2", ["E1", "E2"], "report", "en"),
+    ("s6", "Partenariats locaux pour l'emploi", "Les partenariats locaux réunissent les employeurs et les services "
+     "publics de l'emploi.", "Alpha", "alpha-feed", date(2019, 5, 5), "P5", [], "report", "fr"),
+    ("s7", "Community safety annual report", "The community safety partnership brought police, probation and "
+     "councils together to cut reoffending.", "Gamma", "gamma-list", date(2022, 11, 30), "P7", ["E3"], "report",
+     "en"),
+    ("s8", "Integrated care systems", "Integrated care systems join up NHS trusts and local authorities to plan "
+     "services.", "Beta", "beta-site", date(2020, 2, 2), "P2", [], "briefing", "en"),
+]
+PARTNERSHIP = {"s1", "s2", "s4", "s5", "s7"}  # the documents whose title or text says partnership(s)
+
+
+def _small_docs(embedder):
+    for doc_id, title, text, publisher, source, published, area, types, doc_type, language in SMALL:
+        doc = IndexedDocument(
+            id=doc_id, url=f"http://small.test/{doc_id}", source=source, content_hash=f"hash-{doc_id}", title=title,
+            text=text, publisher=publisher, published_date=published, doc_type=doc_type, language=language,
+            policy_areas=[LabelScore(id=area, label=area, score=0.8)],
+            evidence_types=[LabelScore(id=t, label=f"Evidence {t}", score=0.7) for t in types])
+        yield doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]
+
+
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def small(request, embedder, tmp_path_factory):
+    """The eight SMALL documents in a fresh index of each backend (loaded with ``upsert_many``)."""
+    if request.param == "embedded":
+        from index.embedded import EmbeddedIndex
+
+        index = EmbeddedIndex(tmp_path_factory.mktemp("small") / "index.sqlite", embedder.dimension)
+    else:
+        from index.opensearch import OpenSearchIndex
+
+        index = OpenSearchIndex(hosts=[opensearch_url()], dimension=embedder.dimension,
+                                index_prefix=f"contract-small-{uuid.uuid4().hex[:8]}", timeout_s=60)
+    index.upsert_many(list(_small_docs(embedder)))
+    yield index
+    if request.param == "opensearch":
+        index.drop_all()
+    index.close()
+
+
+@pytest.fixture(scope="module")
+def small_embed(embedder):
+    cache: dict[str, object] = {}
+
+    def vector(text: str):
+        if text not in cache:
+            cache[text] = embedder.encode([text])[0]
+        return cache[text]
+
+    return vector
+
+
+def _facets(response) -> dict[str, list[tuple[str, int]]]:
+    return {name: [(f.value, f.count) for f in values] for name, values in response.facets.items()}
+
+
+ALL_FACETS = ["theme", "policy_area", "evidence_type", "publisher", "year", "doc_type", "language", "source"]
+
+
+def test_small_bm25_result_set_and_facets(small, small_embed):
+    response = _search(small, small_embed, "partnership", "bm25", limit=2, facets=ALL_FACETS)
+    assert response.total == 5 and len(response.hits) == 2 and response.next_cursor
+    assert {h.id for h in _search(small, small_embed, "partnership", "bm25", limit=50).hits} == PARTNERSHIP
+    assert _facets(response) == {
+        "theme": [],
+        "policy_area": [("P7", 2), ("P1", 1), ("P2", 1), ("P4", 1)],
+        "evidence_type": [("E1", 2), ("E2", 2), ("E3", 2)],
+        "publisher": [("Beta", 2), ("Gamma", 2), ("Alpha", 1)],
+        "year": [("2023", 2), ("2021", 1), ("2022", 1)],
+        "doc_type": [("report", 3), ("evaluation", 1), ("guidance", 1)],
+        "language": [("en", 5)],
+        "source": [("beta-site", 2), ("gamma-list", 2), ("alpha-feed", 1)],
+    }
+    # the facets are the same on every page, and a facet count is the total under that filter
+    second = _search(small, small_embed, "partnership", "bm25", limit=2, facets=ALL_FACETS,
+                     cursor=response.next_cursor)
+    assert second.facets == response.facets and second.total == 5
+    assert _search(small, small_embed, "partnership", "bm25", evidence_type="E3").total == 2
+    top = _search(small, small_embed, "partnership", "bm25", limit=1, facets=["publisher"], facet_size=1)
+    assert _facets(top) == {"publisher": [("Beta", 2)]}
+
+
+def test_small_semantic_and_hybrid_result_sets_and_facets(small, small_embed):
+    # every document is a semantic candidate here (8 < CANDIDATES)
+    semantic = _search(small, small_embed, "agencies working together", "semantic", limit=3,
+                       facets=["policy_area", "language", "evidence_type"])
+    assert semantic.total == 8
+    assert _facets(semantic) == {"policy_area": [("P2", 3), ("P7", 2), ("P1", 1), ("P4", 1), ("P5", 1)],
+                                 "language": [("en", 7), ("fr", 1)],
+                                 "evidence_type": [("E1", 3), ("E2", 2), ("E3", 2)]}
+    hybrid = _search(small, small_embed, "partnership", "hybrid", limit=3, facets=["doc_type"])
+    assert hybrid.total == 8  # the union of the BM25 matches and the semantic candidates
+    assert _facets(hybrid) == {"doc_type": [("report", 5), ("briefing", 1), ("evaluation", 1), ("guidance", 1)]}
+    filtered = _search(small, small_embed, "agencies working together", "semantic", limit=10, evidence_type="E1",
+                       facets=["evidence_type"])
+    assert {h.id for h in filtered.hits} == {"s1", "s3", "s5"} and filtered.total == 3
+    assert _facets(filtered) == {"evidence_type": [("E1", 3), ("E2", 1)]}
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_small_evidence_type_and_source_filters(small, small_embed, mode):
+    hits = _search(small, small_embed, "partnership", mode, limit=20, evidence_type="E2").hits
+    expected = {"s2", "s5"}
+    assert {h.id for h in hits} == expected
+    assert all("E2" in [label.id for label in h.evidence_types] for h in hits)
+    hits = _search(small, small_embed, "partnership", mode, limit=20, source="BETA-SITE").hits
+    assert {h.id for h in hits} == ({"s2", "s5"} if mode == "bm25" else {"s2", "s5", "s8"})
+    assert all(h.source == "beta-site" for h in hits)
+    both = _search(small, small_embed, "partnership", mode, limit=20, source="gamma-list", evidence_type="E3").hits
+    assert {h.id for h in both} == {"s4", "s7"}
+    assert _search(small, small_embed, "partnership", mode, evidence_type="E7").hits == []
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_small_date_sort(small, small_embed, mode):
+    relevance = [h.id for h in _search(small, small_embed, "partnership", mode, limit=50).hits]
+    response = _search(small, small_embed, "partnership", mode, limit=50, sort="date")
+    ids = [h.id for h in response.hits]
+    assert set(ids) == set(relevance) and response.total == len(ids)
+    tied = sorted(["s1", "s5"], key=relevance.index)  # both published on 2023-03-01: relevance decides
+    if mode == "bm25":
+        assert ids == tied + ["s7", "s2", "s4"]  # s4 has no date: last
+    else:
+        assert ids == ["s3", *tied, "s7", "s2", "s8", "s6", "s4"]
+    # scores stay relevance scores
+    scores = {h.id: h.score for h in _search(small, small_embed, "partnership", mode, limit=50).hits}
+    assert all(h.score == scores[h.id] for h in response.hits)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_small_cursor_walks_every_document_once(small, small_embed, mode, sort):
+    whole = [h.id for h in _search(small, small_embed, "partnership", mode, limit=50, sort=sort).hits]
+    for size in (1, 2, 3):
+        walked, pages = _walk(small, small_embed, "partnership", mode, size, sort=sort)
+        assert walked == whole and pages == -(-len(whole) // size)
+    # offsets and cursors agree
+    first = _search(small, small_embed, "partnership", mode, limit=3, sort=sort)
+    by_cursor = _search(small, small_embed, "partnership", mode, limit=3, sort=sort, cursor=first.next_cursor)
+    by_offset = _search(small, small_embed, "partnership", mode, limit=3, offset=3, sort=sort)
+    assert [h.id for h in by_cursor.hits] == [h.id for h in by_offset.hits] == whole[3:6]
+    assert by_offset.next_cursor == by_cursor.next_cursor
+    last = _search(small, small_embed, "partnership", mode, limit=50, sort=sort)
+    assert last.next_cursor is None
+
+
+def test_small_cursor_of_another_query_is_refused(small, small_embed):
+    cursor = _search(small, small_embed, "partnership", "bm25", limit=2).next_cursor
+    assert cursor
+    # the page size and the facets may change between pages
+    assert _search(small, small_embed, "partnership", "bm25", limit=1, facets=["year"], cursor=cursor).hits
+    for changed in ({"text": "housing"}, {"mode": "hybrid"}, {"sort": "date"}, {"publisher": "Beta"}):
+        args = {"text": "partnership", "mode": "bm25", **changed}
+        text, mode = args.pop("text"), args.pop("mode")
+        with pytest.raises(ValueError, match="another query"):
+            _search(small, small_embed, text, mode, limit=2, cursor=cursor, **args)
+    for garbage in ("not-a-cursor", cursor[:-3], "e30"):
+        with pytest.raises(ValueError, match="malformed"):
+            _search(small, small_embed, "partnership", "bm25", cursor=garbage)
+    with pytest.raises(ValidationError, match="not both"):
+        SearchQuery(text="partnership", cursor=cursor, offset=2)
+    with pytest.raises(ValidationError):
+        SearchQuery(text="partnership", facets=["colour"])
+    with pytest.raises(ValidationError, match="extra"):
+        SearchFilters(colour="red")
+
+
+def test_small_similar(small):
+    response = small.similar("s2", limit=7)
+    ids = [h.id for h in response.hits]
+    assert "s2" not in ids and sorted(ids) == ["s1", "s3", "s4", "s5", "s6", "s7", "s8"] and response.total == 7
+    scores = [h.score for h in response.hits]
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+    assert all(h.snippet and h.page == 1 for h in response.hits)
+    assert response.query.mode == "semantic" and response.query.text == "Violence reduction partnerships"
+    assert [h.id for h in small.similar("s2", limit=2).hits] == ids[:2]
+    filtered = small.similar("s2", limit=10, filters=SearchFilters(source="beta-site"))
+    assert {h.id for h in filtered.hits} == {"s5", "s8"}
+    with pytest.raises(KeyError, match="nope"):
+        small.similar("nope")
+    with pytest.raises(ValueError, match="limit"):
+        small.similar("s2", limit=0)
+
+
+def test_small_similar_matches_the_embedded_mean_vector(small, embedder):
+    import numpy as np
+
+    chunks, vectors = small.chunks_of("s7")
+    mean = vectors.mean(axis=0)
+    mean /= np.linalg.norm(mean)
+    expected = []
+    for doc_id, *_ in SMALL:
+        if doc_id != "s7":
+            _, theirs = small.chunks_of(doc_id)
+            title = embedder.encode([next(row[1] for row in SMALL if row[0] == doc_id)])[0]
+            expected.append((doc_id, float(max(np.max(theirs @ mean), title @ mean))))
+    expected.sort(key=lambda item: -item[1])
+    response = small.similar("s7", limit=7)
+    assert [h.id for h in response.hits] == [d for d, _ in expected]
+    assert [h.score for h in response.hits] == pytest.approx([s for _, s in expected], abs=2e-3)
+
+
+def test_small_exact_title_and_hits_carry_labels(small, small_embed):
+    hits = _search(small, small_embed, "Integrated care systems", "bm25").hits
+    assert hits[0].id == "s8" and hits[0].source == "beta-site" and hits[0].evidence_types == []
+    hit = next(h for h in _search(small, small_embed, "partnership", "bm25", limit=10).hits if h.id == "s5")
+    assert [label.id for label in hit.evidence_types] == ["E1", "E2"] and "<mark>partnership</mark>" in hit.snippet
+    assert isinstance(_search(small, small_embed, "partnership", "bm25", facets=["year"]).facets["year"][0],
+                      FacetValue)
