@@ -99,38 +99,61 @@ class AddressPolicy:
 
     def __init__(self, allow_networks: list[str]):
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
+        self._verdicts: dict[str, bool] = {}  # address -> refused (few distinct addresses per run)
 
     def refusal(self, address: str, host: str) -> str | None:
         """Why connecting to ``address`` (for ``host``) is refused, or None when it is allowed."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        # not is_global covers private, loopback, link-local, reserved, shared (100.64/10, where
-        # some clouds serve instance metadata) and documentation ranges
-        special = not ip.is_global or ip.is_multicast
-        if special and not any(ip in net for net in self.allowed):
-            return (f"refused: {host} resolves to non-public address {ip}; "
+        refused = self._verdicts.get(address)
+        if refused is None:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            # not is_global covers private, loopback, link-local, reserved, shared (100.64/10, where
+            # some clouds serve instance metadata) and documentation ranges
+            special = not ip.is_global or ip.is_multicast
+            refused = self._verdicts[address] = special and not any(ip in net for net in self.allowed)
+        if refused:
+            return (f"refused: {host} resolves to non-public address {address.split('%', 1)[0]}; "
                     "allow it with fetch.allow_networks or EVIDENCE_HUB_ALLOW_NETWORKS")
         return None
 
     def resolve(self, host: str, port: int | None = None) -> list[str]:
-        """The addresses of ``host``, every one of them allowed.
+        """The addresses of ``host`` (an IP literal is its own address), every one of them allowed.
 
         Raises:
             FetchError: the host does not resolve, or one of its addresses is refused.
         """
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}", retryable=True) from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        literal = self.literal(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}", retryable=True) from None
+            addresses = list(dict.fromkeys(info[4][0] for info in infos))
         for address in addresses:
             reason = self.refusal(address, host)
             if reason:
                 raise FetchError(reason)
         return addresses
 
+    def literal(self, host: str) -> str | None:
+        """``host`` as a normalised IP address when it is an IP literal, else None."""
+        try:
+            return str(ipaddress.ip_address(host.strip("[]")))
+        except ValueError:
+            return None
+
     def check(self, host: str) -> None:
         """Raise FetchError when ``host`` resolves to a refused address or does not resolve."""
         self.resolve(host)
+
+    def check_literal(self, host: str) -> None:
+        """Raise FetchError when ``host`` is an IP literal that is refused (no DNS lookup: a host
+        name is checked when the connection is made, on the address it connects to)."""
+        address = self.literal(host)
+        reason = self.refusal(address, host) if address is not None else None
+        if reason:
+            raise FetchError(reason)
 
 
 class _Deadline(threading.local):
@@ -340,7 +363,7 @@ class Fetcher:
             raise FetchError(f"refused: no host in {url}")
         if allow_host is not None and not allow_host(host):
             raise FetchError(f"refused: host {host} is outside the source's allowed domains")
-        self.addresses.check(host)
+        self.addresses.check_literal(host)
         return authority(url)
 
     def _get_once(self, url: str, etag: str | None, last_modified: str | None,
@@ -355,7 +378,9 @@ class Fetcher:
                 exc.host = host  # for the retry hook's per-host back-off
                 raise
             if isinstance(target, Fetched):
-                return target.model_copy(update={"url": url})
+                if target.url != url:
+                    target.url = url
+                return target
             current = target
             if current in chain:
                 raise FetchError("redirect loop: " + " -> ".join(chain + [current]))
