@@ -197,3 +197,38 @@ def test_bad_gzip_body_and_bad_redirect_are_fetch_errors():
                 fetcher.get(site.base_url + "/gz")
             with pytest.raises(FetchError):
                 fetcher.get(site.base_url + "/bad")
+
+
+def test_listing_sources_are_validated(tmp_path):
+    from config import ConfigError, load_sources
+
+    good = tmp_path / "good.yaml"
+    good.write_text("sources:\n  - name: pubs\n    kind: listing\n    url: https://example.org/publications\n"
+                    "    listing:\n      link_selector: 'li.document h3 a'\n      next_selector: 'a[rel=next]'\n"
+                    "      follow_selector: 'nav.years a'\n      max_pages: 50\n      max_depth: 1\n"
+                    "      max_empty_pages: 3\n")
+    [source] = load_sources(good)
+    assert (source.kind, source.listing.link_selector, source.allowed_domains) == (
+        "listing", "li.document h3 a", ["example.org"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - name: pubs\n    kind: listing\n    url: https://example.org/p\n"
+                   "    listing: {link_selector: 'a[href'}\n")
+    with pytest.raises(ConfigError, match=r"sources\.0\.listing\.link_selector.*'a\[href' is not a valid CSS selector"):
+        load_sources(bad)
+    bad.write_text("sources:\n  - name: pubs\n    kind: listing\n    url: https://example.org/p\n")
+    with pytest.raises(ConfigError, match="a listing source needs 'listing'"):
+        load_sources(bad)
+
+
+def test_http_link_canonical_header_is_read():
+    from crawl.urls import canonical_target
+
+    routes = {"/report.pdf": Route(200, b"%PDF-1.4 ...", {"Link": '</reports/final.pdf?utm_source=x>; rel="canonical"'}),
+              "/plain": Route(200, b"<html><head></head><body>x</body></html>")}
+    with RoutedSite(routes) as site:
+        with Fetcher(LOOPBACK) as fetcher:
+            pdf, plain = fetcher.get(site.base_url + "/report.pdf"), fetcher.get(site.base_url + "/plain")
+    assert pdf.canonical == site.base_url + "/reports/final.pdf?utm_source=x"
+    assert canonical_target(pdf.url, pdf, lambda host: host == "127.0.0.1") == site.base_url + "/reports/final.pdf"
+    assert canonical_target(pdf.url, pdf, lambda host: False) is None
+    assert plain.canonical is None and canonical_target(plain.url, plain, lambda host: True) is None
