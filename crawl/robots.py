@@ -43,7 +43,9 @@ class RobotsStore(Protocol):
 class RobotsPolicy:
     """Answers ``can_fetch(url)`` and ``crawl_delay(host)`` for a user agent.
 
-    RFC 9309: a 4xx robots.txt means allow all; 5xx or unreachable means disallow all.
+    RFC 9309: a 4xx robots.txt means allow all; 5xx or unreachable means disallow all. A 429
+    ("too many requests") is read as the server being unavailable (disallow all), as Google does:
+    it is a request to slow down, not a sign that the site has no robots.txt.
     ``fetch_robots`` is called once per scheme+host and must return a :class:`RobotsAnswer`.
     """
 
@@ -68,7 +70,7 @@ class RobotsPolicy:
                 return RobotsAnswer(stored[0], stored[1])
         answer = self._fetch(origin + "/robots.txt")
         self.fetched.append(origin)
-        if self._store is not None and 200 <= answer.status < 500:
+        if self._store is not None and 200 <= answer.status < 500 and answer.status != 429:
             self._store.robots_put(origin, answer.status, answer.text)
         return answer
 
@@ -81,7 +83,7 @@ class RobotsPolicy:
         answer = self._answer(origin)
         if 200 <= answer.status < 300:
             entry = ("parsed", Protego.parse(answer.text.lstrip("\ufeff")))
-        elif 400 <= answer.status < 500:
+        elif 400 <= answer.status < 500 and answer.status != 429:
             entry = ("allow_all", None)
         else:
             reason = answer.error or (f"HTTP {answer.status}" if answer.status else "no answer")

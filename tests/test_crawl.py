@@ -105,7 +105,7 @@ def test_case_001_robots_with_bom(cases_dir):
             assert policy.sitemaps(site.base_url + "/") == ["https://example.org/sitemap.xml"]
 
 
-@pytest.mark.parametrize("status, allowed", [(404, True), (403, True), (500, False), (503, False)])
+@pytest.mark.parametrize("status, allowed", [(404, True), (403, True), (429, False), (500, False), (503, False)])
 def test_robots_status_semantics_rfc9309(status, allowed):
     with RoutedSite({"/robots.txt": Route(status, b"Disallow: /")}) as site:
         with Fetcher(LOOPBACK) as fetcher:
