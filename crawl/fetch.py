@@ -162,6 +162,7 @@ class _Deadline(threading.local):
     at: float | None = None
 
     def clamp(self, timeout: float | None) -> float | None:
+        """``timeout`` cut to the time left before the deadline; raises ReadTimeout once it passed."""
         if self.at is None:
             return timeout
         remaining = self.at - time.monotonic()
@@ -178,19 +179,24 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._deadline = deadline
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read at most ``max_bytes``, waiting no longer than the deadline allows."""
         return self._inner.read(max_bytes, self._deadline.clamp(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write ``buffer``, waiting no longer than the deadline allows."""
         self._inner.write(buffer, self._deadline.clamp(timeout))
 
     def close(self) -> None:
+        """Close the connection."""
         self._inner.close()
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        """Upgrade to TLS (the handshake is bounded by the deadline too)."""
         inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.clamp(timeout))
         return _DeadlineStream(inner, self._deadline)
 
     def get_extra_info(self, info: str):
+        """httpcore's connection details (``server_addr``, ``socket``, ...)."""
         return self._inner.get_extra_info(info)
 
 
