@@ -89,6 +89,8 @@ class HostPoliteness:
         try:
             with self._lock:
                 now = time.monotonic()
+                if state.paused_until - now > self.max_wait_s:  # paused while this thread waited for a slot
+                    raise HostBackingOff(host, state.paused_until - now)
                 start = max(now, state.next_start, state.paused_until)
                 state.next_start = start + delay
                 state.stats.requests += 1

@@ -244,3 +244,29 @@ def test_ingest_of_the_faulty_site_finishes_and_counts_every_fault(tmp_path):
         assert registry.counts("listing")["indexed"] == 6
     finally:
         registry.close()
+
+
+def test_host_paused_while_waiting_for_a_slot_is_not_slept_through():
+    from crawl.politeness import HostBackingOff, HostPoliteness
+
+    politeness = HostPoliteness(per_host_concurrency=1, max_wait_s=5)
+    politeness.acquire("a.example:80", 0)
+    waiting: dict[str, object] = {}
+
+    def second():
+        try:
+            politeness.acquire("a.example:80", 0)
+            waiting["result"] = "acquired"
+        except HostBackingOff as exc:
+            waiting["result"] = exc.seconds
+
+    import threading
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    politeness.back_off("a.example:80", 3600, retry_after=3600)
+    politeness.release("a.example:80")
+    worker.join(timeout=10)
+    assert not worker.is_alive() and 3500 < waiting["result"] <= 3600
+    stats = politeness.stats()["a.example:80"]
+    assert stats.requests == 1 and stats.backoff_s == pytest.approx(3600, abs=1)
