@@ -127,11 +127,11 @@ def main() -> int:
     rows.append(("embed", f"{len(sample) / hub_s:.1f} passages/s (≈{len(sample) / hub_s / per_doc:.2f} docs/s)",
                  f"{len(sample) / plain_s:.1f} passages/s (SentenceTransformer)", f"{plain_s / hub_s:.2f}"))
 
-    from classify.zero_shot import ZeroShotClassifier
+    from classify.classifier import TaxonomyClassifier
     from config.taxonomy import load_taxonomy
     from index.embedded import EmbeddedIndex
 
-    classifier = ZeroShotClassifier(load_taxonomy(settings.taxonomy_file), embedder, settings.classification)
+    classifier = TaxonomyClassifier(load_taxonomy(settings.taxonomy_file), embedder, settings.classification.model_copy(update={"method": "zero_shot"}))
     small = [(u, d, doc, c[:40]) for u, d, doc, c in chunked]  # first 40 chunks a document keeps this short
     vectors = [embedder.encode([x.text for x in c]) for *_, c in small]
     _, classify_s = timed(lambda: [classifier.classify([x.text for x in c], v) for (*_, c), v in zip(small, vectors)])

@@ -12,7 +12,6 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,24 +23,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
+from cli.common import ConfigOption, console, err, load_cli_settings  # noqa: E402
+from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
 
-ConfigOption = typer.Option(None, "--config", help="YAML settings file (overrides config/settings.yaml)")
-
-
-def _settings(config: Optional[Path], **overrides):
-    from config import ConfigError, load_settings
-
-    extra = {}
-    networks = os.environ.get("EVIDENCE_HUB_ALLOW_NETWORKS")
-    if networks:
-        extra = {"fetch": {"allow_networks": [n.strip() for n in networks.split(",") if n.strip()]}}
-    try:
-        return load_settings(config, **(extra | overrides))
-    except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
-        raise typer.Exit(2) from None
+app.add_typer(eval_app, name="eval")
+app.command("train-classifier")(train_classifier)
+app.command("reclassify")(reclassify)
+_settings = load_cli_settings
 
 
 def _slug(text: str) -> str:

@@ -136,10 +136,27 @@ class ExtractionSettings(_Strict):
 
 
 class ClassificationSettings(_Strict):
-    """Zero-shot classifier thresholds (cosine similarity units, 0..1)."""
+    """How documents get themes, policy areas and evidence types (classify/).
 
-    theme_threshold: float = Field(0.52, ge=0, le=1)
-    policy_area_threshold: float = Field(0.50, ge=0, le=1)
+    ``method``: ``zero_shot`` (label profiles + keywords, no training data), ``supervised`` (the
+    model written by ``evidence-hub train-classifier``; an error when it is missing) or ``auto``
+    (the trained model when its file exists, else zero-shot). Zero-shot thresholds are in
+    zero-shot score units (cosine similarity plus a keyword bonus, about 0..1.2).
+    """
+
+    method: Literal["auto", "zero_shot", "supervised"] = "auto"
+    model_path: Path | None = Field(None, description="Trained model file; default <home>/models/classifier.joblib")
+    theme_threshold: float = Field(0.52, ge=0, le=2)
+    policy_area_threshold: float = Field(0.40, ge=0, le=2)
+    evidence_type_threshold: float = Field(0.45, ge=0, le=2)
+    relative_margin: float = Field(
+        0.10, ge=0, le=2, description="A label must score within this of the document's best label of its kind")
+    keyword_weight: float = Field(0.05, ge=0, le=1, description="Zero-shot bonus per log1p(keyword hits per 10k words)")
+    keyword_cap: float = Field(0.2, ge=0, le=1, description="Largest zero-shot keyword bonus")
+    scope_min_density: float = Field(
+        1.0, ge=0, description="Zero-shot: scope keywords per 1,000 words that put a document in a kind's scope")
+    scope_min_similarity: float = Field(
+        0.4, ge=0, le=1, description="Zero-shot: or this cosine between the document's best chunks and the scope")
     review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
     max_labels: int = Field(4, ge=1, le=20)
 
@@ -170,6 +187,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Highest priority first: explicit overrides, then environment, then the YAML files.
         return (init_settings, env_settings, _FileLayers(settings_cls))
+
+    @property
+    def classifier_model_path(self) -> Path:
+        """The trained classifier file: ``classification.model_path`` or ``<home>/models/classifier.joblib``."""
+        path = self.classification.model_path
+        return Path(path).expanduser() if path else self.home / "models" / "classifier.joblib"
 
     @property
     def index_path(self) -> Path:

@@ -10,10 +10,10 @@ from config.errors import describe_validation_error, read_yaml
 
 
 class TaxonomyLabel(BaseModel):
-    """One theme (``T<n>``) or policy area (``P<n>``)."""
+    """One theme (``T<n>``), policy area (``P<n>``) or evidence type (``E<n>``)."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[TP][0-9]+$")
+    id: str = Field(pattern=r"^[TPE][0-9]+$")
     label: str = Field(min_length=1)
     description: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
@@ -24,29 +24,56 @@ class TaxonomyLabel(BaseModel):
         return " ".join([self.label + ".", self.description, *self.examples])
 
 
+class LabelScope(BaseModel):
+    """What a document must be about before a label kind applies at all, e.g. themes only for
+    documents about collaboration: a description (embedded like a label profile) and keywords."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+
+
 class Taxonomy(BaseModel):
-    """Themes (how collaboration is done) and policy areas (public-service domain)."""
+    """Themes (how collaboration is done), policy areas (public-service domain) and evidence types
+    (study design: trial, quasi-experiment, process evaluation, ...)."""
 
     model_config = ConfigDict(extra="forbid")
     version: int = 1
     themes: list[TaxonomyLabel]
     policy_areas: list[TaxonomyLabel]
+    evidence_types: list[TaxonomyLabel] = Field(default_factory=list)
+    scope: dict[str, LabelScope] = Field(default_factory=dict, description="Per kind (themes, policy_areas, ...)")
     boundaries: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ids(self) -> "Taxonomy":
-        for kind, prefix, labels in (("themes", "T", self.themes), ("policy_areas", "P", self.policy_areas)):
+        for kind, prefix, labels in self.kinds_with_prefix():
             ids = [label.id for label in labels]
             if len(ids) != len(set(ids)):
                 raise ValueError(f"{kind}: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
             wrong = [i for i in ids if not i.startswith(prefix)]
             if wrong:
                 raise ValueError(f"{kind}: ids must start with {prefix!r}, got {wrong}")
+        kinds = {kind for kind, _, _ in self.kinds_with_prefix()}
+        if set(self.scope) - kinds:
+            raise ValueError(f"scope: unknown kinds {sorted(set(self.scope) - kinds)}; expected some of {sorted(kinds)}")
         return self
+
+    def kinds_with_prefix(self) -> list[tuple[str, str, list[TaxonomyLabel]]]:
+        """``(kind, id prefix, labels)`` for themes, policy_areas and evidence_types."""
+        return [("themes", "T", self.themes), ("policy_areas", "P", self.policy_areas),
+                ("evidence_types", "E", self.evidence_types)]
+
+    def labels_of(self, kind: str) -> list[TaxonomyLabel]:
+        """The labels of ``kind`` (themes, policy_areas or evidence_types). Raises KeyError otherwise."""
+        for name, _, labels in self.kinds_with_prefix():
+            if name == kind:
+                return labels
+        raise KeyError(f"unknown label kind {kind!r}; expected themes, policy_areas or evidence_types")
 
     def label_name(self, label_id: str) -> str:
         """The human label for an id (the id itself when unknown)."""
-        for label in (*self.themes, *self.policy_areas):
+        for label in (*self.themes, *self.policy_areas, *self.evidence_types):
             if label.id == label_id:
                 return label.label
         return label_id

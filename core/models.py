@@ -139,6 +139,8 @@ class IndexedDocument(BaseModel):
     text: str = ""
     themes: list[LabelScore] = Field(default_factory=list)
     policy_areas: list[LabelScore] = Field(default_factory=list)
+    evidence_types: list[LabelScore] = Field(
+        default_factory=list, description="Study design / evidence type labels (E<n> ids, config/taxonomy.yaml)")
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
     quality: Quality = Quality()
     indexed_at: datetime = Field(default_factory=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from classify.zero_shot import ZeroShotClassifier
+from classify.classifier import TaxonomyClassifier
 from config.settings import Settings
 from config.taxonomy import Taxonomy, load_taxonomy
 from crawl.fetch import Fetcher
@@ -62,9 +62,10 @@ class HubContext:
         return index
 
     @cached_property
-    def classifier(self) -> ZeroShotClassifier:
-        """The zero-shot classifier over the taxonomy."""
-        return ZeroShotClassifier(self.taxonomy, self.embedder, self.settings.classification)
+    def classifier(self) -> TaxonomyClassifier:
+        """The classifier over the taxonomy (zero-shot, or the trained model per ``classification.method``)."""
+        return TaxonomyClassifier(self.taxonomy, self.embedder, self.settings.classification,
+                                  model_path=self.settings.classifier_model_path)
 
     @cached_property
     def extraction_pool(self) -> ExtractionPool:

@@ -36,13 +36,29 @@ def resolve_model_path(model: str) -> Path:
                         "nor a local model folder; models are never downloaded at run time")
 
 
+_MODELS: dict[tuple[str, str | None], tuple[object, threading.Lock]] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(path: Path, device: str | None) -> tuple[object, threading.Lock]:
+    """The SentenceTransformer at ``path`` on ``device`` and the lock that serialises its use,
+    loaded once per process and shared (the API server, the CLI and the tests open many contexts;
+    fast tokenizers must not be used from two threads at once)."""
+    key = (str(path), device)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from sentence_transformers import SentenceTransformer
+
+            _MODELS[key] = (SentenceTransformer(str(path), device=device), threading.Lock())
+        return _MODELS[key]
+
+
 class Embedder:
     """Sentence-transformers encoder. ``encode(texts)`` -> float32 array (n, dim), L2-normalised
     so the dot product is cosine similarity. Loads the model lazily, thread-safely."""
 
     def __init__(self, settings: EmbeddingSettings):
         self.settings = settings
-        self._lock = threading.Lock()
 
     @cached_property
     def model(self):
@@ -50,10 +66,11 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from sentence_transformers import SentenceTransformer
+        return load_model(resolve_model_path(self.settings.model), self.settings.device)[0]
 
-        path = resolve_model_path(self.settings.model)
-        return SentenceTransformer(str(path), device=self.settings.device)
+    @cached_property
+    def _lock(self) -> threading.Lock:
+        return load_model(resolve_model_path(self.settings.model), self.settings.device)[1]
 
     @property
     def dimension(self) -> int:

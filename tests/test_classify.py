@@ -1,10 +1,16 @@
-"""The zero-shot classifier on the demo's own texts, with the real model and taxonomy."""
+"""The classifier on the demo's own texts with the real model and taxonomy; gold files, metrics and
+the supervised model on hand-made data whose right answers are known."""
 
 from __future__ import annotations
 
 import pytest
 
-from classify.zero_shot import ZeroShotClassifier
+import numpy as np
+
+from classify.classifier import TaxonomyClassifier
+from classify.evaluation import GoldError, file_key, match_gold, read_gold, score_kind
+from classify.features import keyword_hits, keyword_words, word_ngrams
+from classify.supervised import KindExamples, ModelError, TrainedModel, cross_validated_predictions, train_kind
 from config.settings import CONFIG_DIR, ClassificationSettings
 from config.taxonomy import load_taxonomy
 from demo.content import get
@@ -14,7 +20,8 @@ from core.models import Page
 
 @pytest.fixture(scope="module")
 def classifier(embedder):
-    return ZeroShotClassifier(load_taxonomy(CONFIG_DIR / "taxonomy.yaml"), embedder, ClassificationSettings())
+    return TaxonomyClassifier(load_taxonomy(CONFIG_DIR / "taxonomy.yaml"), embedder,
+                              ClassificationSettings(method="zero_shot"))
 
 
 def _classify(classifier, text):
@@ -43,4 +50,98 @@ def test_empty_document_gets_no_labels(classifier):
     import numpy as np
 
     result = classifier.classify([], np.zeros((0, 384), np.float32))
-    assert result.themes == [] and result.policy_areas == []
+    assert result.themes == [] and result.policy_areas == [] and result.evidence_types == []
+
+
+def test_trial_report_gets_the_rct_design_with_its_terms(classifier):
+    text = ("We ran a cluster randomised controlled trial in 48 schools. Schools were randomly allocated to the "
+            "mentoring programme or to a control group, and attendance was compared after one year. ") * 4
+    result = _classify(classifier, text)
+    designs = {label.id: label for label in result.evidence_types}
+    assert "E1" in designs
+    assert "randomised controlled trial" in designs["E1"].terms
+
+
+def test_text_without_a_research_design_gets_the_descriptive_fallback(classifier):
+    text = ("The council will open two new family hubs in the spring. Parents can drop in on weekdays for advice "
+            "about childcare, health visiting and benefits. ") * 4
+    result = _classify(classifier, text)
+    assert [label.id for label in result.evidence_types] == ["E7"]
+    assert result.evidence_types[0].uncertain
+
+
+def test_themes_need_the_document_to_be_about_collaboration(classifier):
+    text = ("Trust in the new pension scheme has fallen. The funding formula and its governance are explained in "
+            "the annex, with data on payments and an evaluation of the call centre's performance. ") * 5
+    assert _classify(classifier, text).themes == []
+
+
+def test_keywords_are_counted_as_word_sequences_with_plurals():
+    grams = word_ngrams("Multi-agency safeguarding hubs and a multi agency safeguarding hub; co-production.")
+    assert keyword_hits(keyword_words("multi-agency safeguarding hub"), grams) == 2
+    assert keyword_hits(keyword_words("co-production"), grams) == 1
+    assert keyword_hits(keyword_words("production"), grams) == 1
+    assert keyword_hits(keyword_words("agency hub"), grams) == 0
+
+
+def test_multilabel_metrics_hold_hand_computed_values():
+    gold = [frozenset({"A"}), frozenset({"A", "B"}), frozenset()]
+    predicted = [frozenset({"A"}), frozenset({"B"}), frozenset({"B"})]
+    m = score_kind(gold, predicted, ["A", "B", "C"])
+    assert (m.per_label["A"].precision, m.per_label["A"].recall, m.per_label["A"].f1) == (1.0, 0.5, 0.6667)
+    assert (m.per_label["B"].precision, m.per_label["B"].recall, m.per_label["B"].f1) == (0.5, 1.0, 0.6667)
+    assert m.per_label["C"].support == 0
+    assert m.micro_f1 == 0.6667 and m.macro_f1 == 0.6667  # C (no support) is left out of the macro average
+
+
+def test_gold_rows_match_documents_by_file_name(tmp_path):
+    gold = tmp_path / "gold.csv"
+    gold.write_text("file,policy_areas,themes\ndocs/My%20Report.pdf,P1;P2,T4\ndocs/gone.html,,\n", encoding="utf-8")
+    rows = read_gold(gold, {"policy_areas": {"P1", "P2"}, "themes": {"T4"}})
+    assert rows[0].labels["policy_areas"] == frozenset({"P1", "P2"}) and rows[1].labels["themes"] == frozenset()
+    matched, missing = match_gold(rows, {"d1": ["http://host/files/My%20Report.pdf?x=1"], "d2": ["file:///a/b.html"]})
+    assert list(matched) == ["d1"] and missing == ["docs/gone.html"]
+    assert file_key("C:\\files\\report.pdf") == "report.pdf"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("name,policy_areas\nx.pdf,P1\n", "needs a 'file' column"),
+    ("file,policy_areas\nx.pdf,P1\ndocs/x.pdf,P2\n", "appears twice"),
+    ("file,policy_areas\nx.pdf,P42\n", "unknown policy_areas ids ['P42']"),
+])
+def test_bad_gold_files_are_clear_errors(tmp_path, content, message):
+    gold = tmp_path / "gold.csv"
+    gold.write_text(content, encoding="utf-8")
+    with pytest.raises(GoldError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_gold(gold, {"policy_areas": {"P1", "P2"}})
+
+
+def _separable_examples(n_docs=30, n_labels=4, seed=0):
+    """Documents whose gold labels are exactly the labels with a high first feature."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(0, 0.05, (n_docs, n_labels, 14)).astype(np.float32)
+    gold = np.zeros((n_docs, n_labels), dtype=int)
+    for d in range(n_docs):
+        for j in rng.choice(n_labels, size=1 + d % 2, replace=False):
+            gold[d, j] = 1
+            features[d, j, 0] += 1.0
+    return KindExamples(features, gold, [f"P{j + 1}" for j in range(n_labels)], [f"doc{d}" for d in range(n_docs)])
+
+
+def test_supervised_model_learns_separable_labels_under_cross_validation():
+    examples = _separable_examples()
+    predicted = cross_validated_predictions(examples, folds=5)
+    assert (predicted == examples.gold).all()
+
+
+def test_trained_model_round_trips_and_damaged_files_are_clear_errors(tmp_path):
+    model = TrainedModel(kinds={"policy_areas": train_kind(_separable_examples(), folds=3)}, trained_on=30)
+    path = tmp_path / "m.joblib"
+    model.save(path)
+    again = TrainedModel.load(path)
+    assert again.trained_on == 30 and 0 < again.kinds["policy_areas"].threshold < 1
+    path.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot read the trained classifier"):
+        TrainedModel.load(path)
+    with pytest.raises(ModelError, match="no trained classifier"):
+        TrainedModel.load(tmp_path / "absent.joblib")

@@ -1,0 +1,154 @@
+"""The document classifier: themes, policy areas and evidence types with scores and evidence.
+
+:class:`TaxonomyClassifier` computes each label kind's evidence features
+(:mod:`classify.features`), scores them zero-shot (:mod:`classify.zero_shot`) or with the trained
+model (:mod:`classify.supervised`, when ``classification.method`` asks for it or, with ``auto``,
+when the model file exists), and applies the decision rule:
+
+* a label is assigned when its score reaches its threshold; zero-shot also requires the score to
+  be within ``relative_margin`` of the document's best label of that kind (a document is mainly
+  about a few things), and at most ``max_labels`` per kind are kept;
+* a kind with a ``scope`` in the taxonomy (themes: documents about collaboration) applies only to
+  documents in scope: zero-shot needs ``scope_min_density`` scope keywords per 1,000 words or a
+  scope similarity of ``scope_min_similarity``; the trained model sees both as features;
+* scores within ``review_margin`` above the threshold are marked ``uncertain`` for a person to check;
+* every label carries its evidence: the taxonomy keywords found and the two most similar passages;
+* evidence types (study design) are rules plus the same machinery: a design is assigned only when
+  at least one of its keywords is in the text *and* its zero-shot score reaches
+  ``evidence_type_threshold``; a document with text but no design gets the keyword-less fallback
+  type (``E7`` descriptive, guidance or opinion in the shipped taxonomy), marked uncertain.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from classify.features import FEATURES, DocumentEvidence, LabelProfiles, label_features, word_ngrams
+from classify.supervised import ModelError, TrainedModel
+from classify.zero_shot import zero_shot_scores
+from config.settings import ClassificationSettings
+from config.taxonomy import Taxonomy
+from core.models import LabelScore
+from index.embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+KINDS = ("themes", "policy_areas", "evidence_types")
+TRAINABLE_KINDS = ("themes", "policy_areas")
+PASSAGE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Labels assigned to one document, per kind, best first."""
+
+    themes: list[LabelScore] = field(default_factory=list)
+    policy_areas: list[LabelScore] = field(default_factory=list)
+    evidence_types: list[LabelScore] = field(default_factory=list)
+
+
+class TaxonomyClassifier:
+    """Classifies documents from their chunk texts and embeddings (see the module docstring).
+
+    Args:
+        taxonomy: the validated taxonomy.
+        embedder: embeds the label profiles (once, lazily).
+        settings: thresholds and ``method``.
+        model_path: the trained model file (used by ``method`` ``auto`` / ``supervised``).
+    Raises (on first use):
+        ModelError: ``method`` is ``supervised`` and the model cannot be loaded.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, settings: ClassificationSettings,
+                 model_path=None):
+        self.taxonomy = taxonomy
+        self.embedder = embedder
+        self.settings = settings
+        self.model_path = model_path
+
+    @cached_property
+    def profiles(self) -> dict[str, LabelProfiles]:
+        """Label profiles of every kind, embedded once."""
+        return {kind: LabelProfiles.build(self.taxonomy.labels_of(kind), self.embedder, self.taxonomy.scope.get(kind))
+                for kind in KINDS}
+
+    @cached_property
+    def model(self) -> TrainedModel | None:
+        """The trained model in use, or None for zero-shot."""
+        method = self.settings.method
+        if method == "zero_shot" or self.model_path is None:
+            if method == "supervised":
+                raise ModelError("classification.method is supervised but no model path is configured")
+            return None
+        if method == "auto" and not self.model_path.exists():
+            return None
+        model = TrainedModel.load(self.model_path)
+        log.info("classifier: trained model %s (%d documents)", self.model_path, model.trained_on)
+        return model
+
+    @property
+    def method(self) -> str:
+        """``supervised`` when a trained model is in use, else ``zero_shot``."""
+        return "supervised" if self.model is not None else "zero_shot"
+
+    def evidence(self, chunk_texts: list[str], chunk_vectors: np.ndarray) -> dict[str, DocumentEvidence]:
+        """Per kind, the label features of a document (see :func:`classify.features.label_features`)."""
+        ngrams = word_ngrams(" ".join(chunk_texts))
+        return {kind: label_features(chunk_texts, chunk_vectors, profiles, ngrams)
+                for kind, profiles in self.profiles.items() if profiles.labels}
+
+    def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray) -> Classification:
+        """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)).
+        A document without chunks gets no labels."""
+        if len(chunk_texts) == 0:
+            return Classification()
+        evidence = self.evidence(chunk_texts, chunk_vectors)
+        result = {kind: self._decide(kind, evidence[kind], chunk_texts) for kind in evidence}
+        return Classification(**result)
+
+    def _scores(self, kind: str, evidence: DocumentEvidence) -> tuple[np.ndarray, list[float], bool]:
+        """Scores, per-label thresholds and whether the zero-shot relative rule applies."""
+        labels = self.profiles[kind].labels
+        model = self.model.kinds.get(kind) if self.model is not None and kind in TRAINABLE_KINDS else None
+        if model is not None:
+            return model.probabilities(evidence.features), [model.threshold_of(l.id) for l in labels], False
+        threshold = {"themes": self.settings.theme_threshold, "policy_areas": self.settings.policy_area_threshold,
+                     "evidence_types": self.settings.evidence_type_threshold}[kind]
+        return zero_shot_scores(evidence, self.settings), [threshold] * len(labels), True
+
+    def _in_scope(self, evidence: DocumentEvidence) -> bool:
+        """Zero-shot scope rule: enough scope keywords (per 1,000 words) or a close scope match."""
+        row = evidence.features[0]
+        density = float(np.expm1(row[FEATURES.index("scope_kw_density")]))
+        return density >= self.settings.scope_min_density or float(row[FEATURES.index("scope_sim")]) >= self.settings.scope_min_similarity
+
+    def _decide(self, kind: str, evidence: DocumentEvidence, chunk_texts: list[str]) -> list[LabelScore]:
+        labels = self.profiles[kind].labels
+        scores, thresholds, relative = self._scores(kind, evidence)
+        if relative and self.profiles[kind].scope_vector is not None and not self._in_scope(evidence):
+            scores = np.full(len(labels), -1.0)
+        best = float(scores.max()) if len(scores) else 0.0
+        assigned = []
+        for j, label in enumerate(labels):
+            score = float(scores[j])
+            if score < thresholds[j] or (relative and score < best - self.settings.relative_margin):
+                continue
+            if kind == "evidence_types" and not evidence.terms[j]:
+                continue  # designs are rules first: no design vocabulary, no design
+            top = np.argsort(-evidence.chunk_sims[:, j])[:2]
+            assigned.append(LabelScore(
+                id=label.id, label=label.label, score=round(score, 4),
+                uncertain=score < thresholds[j] + self.settings.review_margin,
+                terms=evidence.terms[j][:10], passages=[chunk_texts[i][:PASSAGE_CHARS] for i in top],
+            ))
+        assigned.sort(key=lambda s: -s.score)
+        assigned = assigned[: self.settings.max_labels]
+        if kind == "evidence_types" and not assigned:
+            fallback = [label for label in labels if not label.keywords]
+            if fallback:
+                assigned = [LabelScore(id=fallback[0].id, label=fallback[0].label, score=0.0, uncertain=True)]
+        return assigned

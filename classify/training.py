@@ -1,0 +1,115 @@
+"""Evaluate and train the classifier on labelled documents that are already in the index.
+
+Everything here works from the index's stored chunks and embeddings: no fetch, no extraction,
+no re-embedding (only the label profiles are embedded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classify.classifier import TRAINABLE_KINDS, TaxonomyClassifier
+from classify.evaluation import GoldRow, KindMetrics, match_gold, score_kind
+from classify.supervised import KindExamples, TrainedModel, cross_validated_predictions, train_kind
+from index.backend import SearchIndex
+
+
+@dataclass
+class LabelledDocument:
+    """An indexed document with its gold row, chunks and chunk vectors (n_chunks, dim)."""
+
+    doc_id: str
+    gold: GoldRow
+    chunk_texts: list[str]
+    vectors: np.ndarray
+    evidence: dict = field(default_factory=dict, repr=False)  # kind -> DocumentEvidence, filled lazily
+
+    def evidence_of(self, classifier: TaxonomyClassifier, kind: str):
+        """The classifier's :class:`~classify.features.DocumentEvidence` of ``kind`` (computed once)."""
+        if not self.evidence:
+            self.evidence = classifier.evidence(self.chunk_texts, self.vectors)
+        return self.evidence[kind]
+
+
+def labelled_documents(index: SearchIndex, rows: list[GoldRow]) -> tuple[list[LabelledDocument], list[str]]:
+    """The indexed documents that gold ``rows`` name (matched by file name, see
+    :func:`classify.evaluation.match_gold`), and the gold files not found in the index. Documents
+    without chunks are left out (nothing to classify)."""
+    urls = {}
+    for doc_id in index.ids():
+        doc = index.get(doc_id)
+        if doc is not None:
+            urls[doc_id] = [doc.url, *doc.urls]
+    matched, missing = match_gold(rows, urls)
+    out = []
+    for doc_id in sorted(matched, key=lambda d: matched[d].key):
+        chunks, vectors = index.chunks_of(doc_id)
+        if chunks:
+            out.append(LabelledDocument(doc_id, matched[doc_id], [c.text for c in chunks], vectors))
+        else:
+            missing.append(matched[doc_id].file)
+    return out, missing
+
+
+def predictions(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) -> dict[str, list[frozenset[str]]]:
+    """The classifier's label ids per kind, one set per document (aligned with ``documents``)."""
+    out: dict[str, list[frozenset[str]]] = {"themes": [], "policy_areas": [], "evidence_types": []}
+    for doc in documents:
+        result = classifier.classify(doc.chunk_texts, doc.vectors)
+        for kind in out:
+            out[kind].append(frozenset(label.id for label in getattr(result, kind)))
+    return out
+
+
+def kind_examples(classifier: TaxonomyClassifier, documents: list[LabelledDocument], kind: str) -> KindExamples:
+    """Training data of ``kind``: every document's label features and gold 0/1 per label."""
+    labels = classifier.taxonomy.labels_of(kind)
+    features = np.stack([d.evidence_of(classifier, kind).features for d in documents])
+    gold = np.array([[int(label.id in d.gold.labels.get(kind, ())) for label in labels] for d in documents])
+    return KindExamples(features=features, gold=gold, label_ids=[label.id for label in labels],
+                        doc_keys=[d.gold.key for d in documents])
+
+
+def _gold_kinds(documents: list[LabelledDocument]) -> list[str]:
+    return [kind for kind in ("policy_areas", "themes", "evidence_types")
+            if documents and all(kind in d.gold.labels for d in documents)]
+
+
+def evaluate(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
+    """Metrics of the classifier as configured (zero-shot or the trained model) per gold kind."""
+    predicted = predictions(classifier, documents)
+    return {kind: score_kind([d.gold.labels[kind] for d in documents], predicted[kind],
+                             [label.id for label in classifier.taxonomy.labels_of(kind)])
+            for kind in _gold_kinds(documents)}
+
+
+def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
+                   seed: int = 0) -> dict[str, KindMetrics]:
+    """Metrics of the supervised model on documents it never saw: k-fold (by document) training,
+    threshold calibration inside each training part, predictions on the held-out part."""
+    out = {}
+    for kind in _gold_kinds(documents):
+        if kind not in TRAINABLE_KINDS:
+            continue
+        examples = kind_examples(classifier, documents, kind)
+        predicted = cross_validated_predictions(examples, folds, seed)
+        out[kind] = score_kind([d.gold.labels[kind] for d in documents],
+                               [frozenset(i for i, p in zip(examples.label_ids, row) if p) for row in predicted],
+                               examples.label_ids)
+    return out
+
+
+def train(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
+          seed: int = 0) -> TrainedModel:
+    """Train every trainable kind that the gold labels on all ``documents``; the model's report
+    holds the cross-validated metrics (never figures on the training set).
+
+    Raises ValueError when the gold has no trainable kind or too few documents."""
+    kinds = [k for k in _gold_kinds(documents) if k in TRAINABLE_KINDS]
+    if not kinds:
+        raise ValueError("the gold labels hold neither themes nor policy_areas for every matched document")
+    models = {kind: train_kind(kind_examples(classifier, documents, kind), folds, seed) for kind in kinds}
+    report = {kind: m.model_dump() for kind, m in cross_validate(classifier, documents, folds, seed).items()}
+    return TrainedModel(kinds=models, trained_on=len(documents), report={"cross_validated": report, "folds": folds})

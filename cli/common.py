@@ -1,0 +1,32 @@
+"""What every ``evidence-hub`` command shares: consoles, the ``--config`` option, settings loading."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = typer.Option(None, "--config", help="YAML settings file (overrides config/settings.yaml)")
+
+
+def load_cli_settings(config: Optional[Path], **overrides):
+    """Settings for a command: files, environment (incl. ``EVIDENCE_HUB_ALLOW_NETWORKS``, CIDR ranges
+    separated by commas) and ``overrides``. A configuration error is printed and exits with status 2."""
+    from config import ConfigError, load_settings
+
+    extra = {}
+    networks = os.environ.get("EVIDENCE_HUB_ALLOW_NETWORKS")
+    if networks:
+        extra = {"fetch": {"allow_networks": [n.strip() for n in networks.split(",") if n.strip()]}}
+    try:
+        return load_settings(config, **(extra | overrides))
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
+        raise typer.Exit(2) from None
