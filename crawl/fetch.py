@@ -100,6 +100,7 @@ class AddressPolicy:
     def __init__(self, allow_networks: list[str]):
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
         self._verdicts: dict[str, bool] = {}  # address -> refused (few distinct addresses per run)
+        self._literals: dict[str, str | None] = {}  # host -> its IP address when it is an IP literal
 
     def refusal(self, address: str, host: str) -> str | None:
         """Why connecting to ``address`` (for ``host``) is refused, or None when it is allowed."""
@@ -138,10 +139,12 @@ class AddressPolicy:
 
     def literal(self, host: str) -> str | None:
         """``host`` as a normalised IP address when it is an IP literal, else None."""
-        try:
-            return str(ipaddress.ip_address(host.strip("[]")))
-        except ValueError:
-            return None
+        if host not in self._literals:
+            try:
+                self._literals[host] = str(ipaddress.ip_address(host.strip("[]")))
+            except ValueError:
+                self._literals[host] = None
+        return self._literals[host]
 
     def check(self, host: str) -> None:
         """Raise FetchError when ``host`` resolves to a refused address or does not resolve."""
@@ -278,6 +281,10 @@ class Fetcher:
         self.max_retry_wait_s = max_retry_wait_s
         self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s)
         self._deadline = _Deadline()
+        # one Retrying for all calls: tenacity keeps its per-call state in thread-local storage
+        self._retrying = Retrying(
+            stop=stop_after_attempt(settings.retries + 1), wait=self._wait, before_sleep=self._before_retry,
+            retry=retry_if_exception(lambda e: isinstance(e, FetchError) and e.retryable), reraise=True)
         limits = httpx.Limits(max_connections=max(16, settings.concurrency * per_host_concurrency),
                               max_keepalive_connections=max(8, settings.concurrency))
         self.client = httpx.Client(
@@ -311,15 +318,8 @@ class Fetcher:
                 raise FetchError(f"refused: file: URLs are only read from directory sources ({url})")
             return self._read_file(url)
         attempts = self.settings.retries + 1
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            before_sleep=self._before_retry,
-            retry=retry_if_exception(lambda e: isinstance(e, FetchError) and e.retryable),
-            reraise=True,
-        )
         try:
-            for attempt in retrying:
+            for attempt in self._retrying:
                 with attempt:
                     return self._get_once(url, etag, last_modified, allow_host)
         except FetchError as exc:
@@ -379,13 +379,11 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             host = self._check_target(current, allow_host)
             try:
-                target = self._request(current, host, etag, last_modified)
+                target = self._request(url, current, host, etag, last_modified)
             except FetchError as exc:
                 exc.host = host  # for the retry hook's per-host back-off
                 raise
             if isinstance(target, Fetched):
-                if target.url != url:
-                    target.url = url
                 return target
             current = target
             if current in chain:
@@ -394,8 +392,9 @@ class Fetcher:
         raise FetchError(f"too many redirects (more than {self.settings.max_redirects}): "
                          + " -> ".join(chain))
 
-    def _request(self, current: str, host: str, etag: str | None, last_modified: str | None) -> Fetched | str:
-        """One request; returns the result or the next URL of a redirect."""
+    def _request(self, url: str, current: str, host: str, etag: str | None,
+                 last_modified: str | None) -> Fetched | str:
+        """One request to ``current`` (reached from ``url``); returns the result or the next URL of a redirect."""
         delay = self.settings.min_delay_s
         if self.delay_for is not None:
             delay = max(delay, self.delay_for(current) or 0.0)
@@ -418,7 +417,7 @@ class Fetcher:
                 if status in REDIRECTS and "location" in response.headers:
                     return urljoin(current, response.headers["location"])
                 if status == 304:
-                    return Fetched(url=current, final_url=current, status=304, not_modified=True,
+                    return Fetched(url=url, final_url=current, status=304, not_modified=True,
                                    etag=response.headers.get("etag") or etag,
                                    last_modified=response.headers.get("last-modified") or last_modified)
                 if status == 429 or status >= 500:
@@ -435,7 +434,7 @@ class Fetcher:
                     raise FetchError(f"HTTP {status}", status=status)
                 body = self._read_body(response, received)
                 return Fetched(
-                    url=current, final_url=current, status=status, content=body,
+                    url=url, final_url=current, status=status, content=body,
                     content_type=response.headers.get("content-type", ""),
                     etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
                     canonical=_link_canonical(response, current),
