@@ -146,11 +146,11 @@ class ClassificationSettings(_Strict):
 
     method: Literal["auto", "zero_shot", "supervised"] = "auto"
     model_path: Path | None = Field(None, description="Trained model file; default <home>/models/classifier.joblib")
-    theme_threshold: float = Field(0.52, ge=0, le=2)
-    policy_area_threshold: float = Field(0.40, ge=0, le=2)
+    theme_threshold: float = Field(0.44, ge=0, le=2)
+    policy_area_threshold: float = Field(0.36, ge=0, le=2)
     evidence_type_threshold: float = Field(0.45, ge=0, le=2)
     relative_margin: float = Field(
-        0.10, ge=0, le=2, description="A label must score within this of the document's best label of its kind")
+        0.15, ge=0, le=2, description="A label must score within this of the document's best label of its kind")
     keyword_weight: float = Field(0.05, ge=0, le=1, description="Zero-shot bonus per log1p(keyword hits per 10k words)")
     keyword_cap: float = Field(0.2, ge=0, le=1, description="Largest zero-shot keyword bonus")
     scope_min_density: float = Field(
