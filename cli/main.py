@@ -69,6 +69,17 @@ def print_summary(summary) -> None:
     for name in SUMMARY_FIELDS:
         table.add_row(name.replace("_", " "), str(getattr(summary, name)))
     console.print(table)
+    hosts = getattr(summary, "hosts", None) or {}
+    if hosts:
+        per_host = Table(title="Hosts")
+        for column in ("host", "requests", "retries", "429", "5xx", "timeouts", "errors", "back-off s", "paused until"):
+            per_host.add_column(column, justify="left" if column in ("host", "paused until") else "right")
+        for host, stats in sorted(hosts.items()):
+            paused = stats.paused_until.strftime("%H:%M:%S") if stats.paused_until else ""
+            per_host.add_row(host, str(stats.requests), str(stats.retries), str(stats.throttled),
+                             str(stats.server_errors), str(stats.timeouts), str(stats.transport_errors),
+                             f"{stats.backoff_s:.1f}", paused)
+        console.print(per_host)
     if summary.failures:
         console.print("[bold]Not indexed, with reasons:[/bold]")
         for failure in summary.failures:

@@ -104,6 +104,12 @@ class FetchSettings(_Strict):
     min_delay_s: float = Field(1.0, ge=0, description="Minimum delay between requests to one host")
     retries: int = Field(3, ge=0, le=10)
     concurrency: int = Field(4, ge=1, le=64)
+    per_host_concurrency: int = Field(2, ge=1, le=64, description="Requests in flight to one host at once")
+    max_retry_wait_s: float = Field(
+        120.0, ge=0, description="Longest Retry-After / back-off pause waited for in a run; longer ones fail the URL "
+                                 "with the reason and the host's other URLs wait for the next run")
+    backoff_initial_s: float = Field(1.0, ge=0, description="First retry back-off (exponential with jitter)")
+    backoff_max_s: float = Field(30.0, ge=0, description="Largest single retry back-off")
     obey_robots: bool = True
     allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -45,7 +45,10 @@ class HubContext:
     def fetcher(self) -> Fetcher:
         """The politeness-aware fetcher (Crawl-delay from robots.txt when set)."""
         delay = self.robots.crawl_delay if self.settings.fetch.obey_robots else None
-        fetcher = Fetcher(self.settings.fetch, delay_for=delay)
+        cfg = self.settings.fetch
+        fetcher = Fetcher(cfg, delay_for=delay, per_host_concurrency=cfg.per_host_concurrency,
+                          max_retry_wait_s=cfg.max_retry_wait_s, backoff_initial_s=cfg.backoff_initial_s,
+                          backoff_max_s=cfg.backoff_max_s)
         self._closers.append(fetcher.close)
         return fetcher
 
