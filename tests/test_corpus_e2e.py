@@ -97,3 +97,27 @@ def test_policy_area_filter_only_returns_labelled_documents_with_evidence(corpus
     for hit in hits:
         label = next(label for label in hit.policy_areas if label.id == "P1")
         assert label.score > 0 and (label.terms or label.passages)
+
+
+def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_run, corpus_dir):
+    """`eval classify` on ../shared/labels/classification-dev.csv, zero-shot as shipped. Measured
+    2026-11-30: policy areas micro-F1 0.66 / macro-F1 0.60, themes 0.41 / 0.27 (76 documents; the
+    issue's targets are 0.80 / 0.65 macro: not met, see the notes). The floors catch regressions."""
+    from classify.classifier import TaxonomyClassifier
+    from classify.evaluation import read_gold
+    from classify.training import evaluate, labelled_documents
+
+    ctx = corpus_run[3]
+    documents, missing = labelled_documents(ctx.index, read_gold(corpus_dir.parent / "labels" / "classification-dev.csv"))
+    allowed_missing = {f"docs/{name}" for name in (*NO_TEXT_LAYER, "conservative-manifesto-ge2024.pdf")}
+    assert len(documents) >= 76 and set(missing) <= allowed_missing
+    classifier = TaxonomyClassifier(ctx.taxonomy, ctx.embedder,
+                                    ctx.settings.classification.model_copy(update={"method": "zero_shot"}))
+    metrics = evaluate(classifier, documents)
+    assert metrics["policy_areas"].macro_f1 >= 0.55 and metrics["policy_areas"].micro_f1 >= 0.6
+    assert metrics["themes"].macro_f1 >= 0.22 and metrics["themes"].micro_f1 >= 0.35
+    # Documents about neither public services nor collaboration rarely get a theme.
+    off_topic = [d for d in documents if not d.gold.labels["policy_areas"] and not d.gold.labels["themes"]]
+    assert len(off_topic) >= 10
+    themed = [d.gold.file for d in off_topic if classifier.classify(d.chunk_texts, d.vectors).themes]
+    assert len(themed) <= len(off_topic) // 5, themed
