@@ -14,12 +14,41 @@ from config.errors import ConfigError, describe_validation_error, read_yaml
 SourceKind = Literal["sitemap", "feed", "listing", "urls", "directory"]
 
 
+class AdaptiveRecrawl(BaseModel):
+    """Bounds and rates of an adaptive re-crawl cadence (as Nutch's AdaptiveFetchSchedule).
+
+    After a run that brought new or changed documents the interval shrinks by ``dec_rate``;
+    after a run that brought nothing new it grows by ``inc_rate``; it always stays within
+    ``[min_interval, max_interval]``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    min_interval: timedelta = Field(timedelta(hours=1), description="Shortest interval, ISO 8601 (PT1H)")
+    max_interval: timedelta = Field(timedelta(days=7), description="Longest interval, ISO 8601 (P7D)")
+    inc_rate: float = Field(0.4, gt=0, le=1, description="Growth after a run with nothing new")
+    dec_rate: float = Field(0.2, gt=0, lt=1, description="Shrink after a run with new or changed documents")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AdaptiveRecrawl":
+        if self.min_interval.total_seconds() < 60:
+            raise ValueError("min_interval must be at least one minute")
+        if self.max_interval < self.min_interval:
+            raise ValueError("max_interval must not be shorter than min_interval")
+        return self
+
+
 class Schedule(BaseModel):
-    """When a source is crawled: exactly one of a cron expression or an interval."""
+    """When a source is crawled: exactly one of a cron expression or an interval.
+
+    With ``adaptive`` the deployment ticks on the cron/interval, but a tick only crawls when the
+    source's adaptive interval (within the bounds given) has passed since its last run.
+    """
 
     model_config = ConfigDict(extra="forbid")
     cron: str | None = None
     interval: timedelta | None = Field(None, description="ISO 8601 duration such as P1D or PT6H")
+    timezone: str = Field("UTC", description="IANA time zone of the cron expression")
+    adaptive: AdaptiveRecrawl | None = Field(None, description="Adapt the cadence to how often the source publishes")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Schedule":

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from core.models import RunSummary, utcnow
@@ -42,7 +42,15 @@ CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, sources TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT, state TEXT NOT NULL, summary TEXT
 );
+CREATE TABLE IF NOT EXISTS source_runs (
+  run_id TEXT NOT NULL, source TEXT NOT NULL, flow_run_id TEXT, started_at TEXT NOT NULL,
+  finished_at TEXT, state TEXT NOT NULL, summary TEXT, PRIMARY KEY (run_id, source)
+);
+CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs(source, started_at);
 """
+
+# Columns added after the first release; added to older registry files on open.
+LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"))}
 
 STATES = ("pending", "indexed", "failed", "skipped", "duplicate")
 
@@ -76,6 +84,30 @@ class UrlRecord:
     attempts: int
 
 
+@dataclass(frozen=True)
+class SourceRun:
+    """One source's part of one ingestion run: when, how it ended, and its summary (a dict of
+    :class:`~core.models.RunSummary` fields plus ``hosts``), or None while it is running."""
+
+    run_id: str
+    source: str
+    flow_run_id: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    state: str
+    summary: dict | None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When one indexed document was first seen in its source, published, and first indexed."""
+
+    url: str
+    first_seen: datetime
+    published: date | None
+    first_indexed: datetime
+
+
 class Registry:
     """SQLite-backed registry at ``path`` (created with its folder when missing)."""
 
@@ -88,6 +120,11 @@ class Registry:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        for table, columns in LATER_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -127,12 +164,15 @@ class Registry:
         self._write("UPDATE urls SET last_fetched=?, attempts=attempts+1 WHERE url=?",
                     (utcnow().isoformat(), url))
 
-    def mark_indexed(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None) -> None:
-        """The document at ``url`` is committed to the index with this content hash."""
+    def mark_indexed(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
+                     published: date | None = None) -> None:
+        """The document at ``url`` is committed to the index with this content hash (``published``:
+        its publication date when known, kept for freshness figures)."""
+        now = utcnow().isoformat()
         self._write(
             "UPDATE urls SET state='indexed', content_hash=?, etag=?, last_modified=?, stage=NULL, reason=NULL, "
-            "last_indexed=? WHERE url=?",
-            (content_hash, etag, last_modified, utcnow().isoformat(), url),
+            "last_indexed=?, first_indexed=COALESCE(first_indexed, ?), published=COALESCE(?, published) WHERE url=?",
+            (content_hash, etag, last_modified, now, now, published.isoformat() if published else None, url),
         )
 
     def mark_duplicate(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
@@ -207,3 +247,63 @@ class Registry:
         """Record the end of a run with its summary."""
         self._write("UPDATE runs SET finished_at=?, state=?, summary=? WHERE run_id=?",
                     (utcnow().isoformat(), state, summary.model_dump_json(), run_id))
+
+    def start_source_run(self, run_id: str, source: str, flow_run_id: str | None = None) -> None:
+        """Record that ``source``'s part of run ``run_id`` started (``flow_run_id``: Prefect's id)."""
+        self._write("INSERT OR REPLACE INTO source_runs(run_id, source, flow_run_id, started_at, state) "
+                    "VALUES (?,?,?,?,?)", (run_id, source, flow_run_id, utcnow().isoformat(), "running"))
+
+    def finish_source_run(self, run_id: str, source: str, summary: RunSummary, state: str) -> None:
+        """Record the end of ``source``'s part of a run: its state and summary (counts, failures, hosts)."""
+        self._write("UPDATE source_runs SET finished_at=?, state=?, summary=? WHERE run_id=? AND source=?",
+                    (utcnow().isoformat(), state, summary.model_dump_json(), run_id, source))
+
+    def source_runs(self, source: str, limit: int = 20) -> list[SourceRun]:
+        """``source``'s most recent runs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, source, flow_run_id, started_at, finished_at, state, summary FROM source_runs "
+                "WHERE source=? ORDER BY started_at DESC, rowid DESC LIMIT ?", (source, limit)).fetchall()
+        return [SourceRun(r[0], r[1], r[2], datetime.fromisoformat(r[3]),
+                          datetime.fromisoformat(r[4]) if r[4] else None, r[5],
+                          json.loads(r[6]) if r[6] else None) for r in rows]
+
+    def known_sources(self) -> list[str]:
+        """Names of every source with URLs or runs in the registry, sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT source FROM urls UNION SELECT source FROM source_runs").fetchall()
+        return sorted(r[0] for r in rows)
+
+    def timings(self, source: str) -> list[Timing]:
+        """First seen, published and first indexed of each of ``source``'s indexed documents."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url, first_seen, published, first_indexed FROM urls WHERE source=? AND state='indexed' "
+                "AND first_indexed IS NOT NULL ORDER BY url", (source,)).fetchall()
+        return [Timing(r[0], datetime.fromisoformat(r[1]), date.fromisoformat(r[2]) if r[2] else None,
+                       datetime.fromisoformat(r[3])) for r in rows]
+
+    def requeue_failed(self, source: str | None = None) -> dict[str, int]:
+        """Put every failed URL (of ``source``, or of all sources) back to pending, forgetting its
+        validators so the next run fetches it in full; returns how many per source."""
+        where = "state='failed'" + (" AND source=?" if source else "")
+        args = (source,) if source else ()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = dict(self._db.execute(f"SELECT source, COUNT(*) FROM urls WHERE {where} GROUP BY source",
+                                               args).fetchall())
+                self._db.execute(f"UPDATE urls SET state='pending', stage=NULL, reason=NULL, etag=NULL, "
+                                 f"last_modified=NULL WHERE {where}", args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return counts
+
+    def pending(self, source: str) -> list[str]:
+        """URLs of ``source`` waiting in the frontier (new, interrupted or re-queued), sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT url FROM urls WHERE source=? AND state='pending' ORDER BY url",
+                                    (source,)).fetchall()
+        return [r[0] for r in rows]

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import uuid
 
-from prefect import flow, task
+from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from pydantic import Field
 
 from config.settings import Settings
 from config.sources import Source
@@ -24,13 +23,8 @@ from crawl.discovery import DiscoveryError, DiscoveryIssue, discover
 from crawl.fetch import FetchError
 from crawl.politeness import HostStats
 from flows.context import HubContext
+from flows.records import IngestSummary, SourceRecorder
 from flows.steps import Outcome, discovery_fetch, fetch_and_extract, index_document
-
-
-class IngestSummary(RunSummary):
-    """The run summary plus each host's request counters and back-off state (``host[:port]``)."""
-
-    hosts: dict[str, HostStats] = Field(default_factory=dict)
 
 
 @task(name="discover", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -41,10 +35,27 @@ def discover_task(ctx: HubContext, source: Source) -> tuple[list[DiscoveredURL],
     return discover(source, discovery_fetch(ctx, source), issues), issues
 
 
-@task(name="fetch-extract", cache_policy=NO_CACHE)
+class TransientFetchFailure(Exception):
+    """A fetch failed for a reason that may pass (429, 5xx, a dropped connection): Prefect retries
+    the task; the last attempt returns the failure as the URL's outcome instead of raising."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(f"{outcome.url}: {outcome.failure.reason if outcome.failure else 'transient failure'}")
+        self.outcome = outcome
+
+
+@task(name="fetch-extract", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 10],
+      retry_jitter_factor=0.5)
 def fetch_extract_task(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
-    """Fetch and extract one URL (retries are inside the fetcher, where the failure happens)."""
-    return fetch_and_extract(ctx, source, item)
+    """Fetch and extract one URL. The fetcher retries quickly inside one attempt; a transient
+    failure that outlasts those retries fails the task run, and Prefect runs it again (each
+    attempt really fetches: no result cache). The last attempt returns the failure instead."""
+    outcome = fetch_and_extract(ctx, source, item)
+    if outcome.retryable:
+        run = TaskRunContext.get()
+        if run is not None and run.task_run.run_count <= run.task.retries:
+            raise TransientFetchFailure(outcome)
+    return outcome
 
 
 @task(name="index", cache_policy=NO_CACHE)
@@ -79,45 +90,68 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
     """Ingest ``sources`` into the index chosen by ``settings``; returns the run summary.
 
     A failure of one document (or of one source's discovery) is recorded and the run goes on.
+    Each source's part of the run is recorded in the registry and published as Prefect artifacts
+    (see :mod:`flows.records`); its tasks carry the tags ``ingest`` and ``source:<name>`` so
+    Prefect tag concurrency limits can bound each source.
     """
     ctx = HubContext(settings)
     summary = IngestSummary(sources=[s.name for s in sources])
     run_id = uuid.uuid4().hex
     ctx.registry.start_run(run_id, summary.sources)
     ctx.robots.persist_in(ctx.registry)  # robots.txt answers are reused by later runs for 24 h
+    recorder = SourceRecorder(ctx.registry, run_id)
     state = "failed"
     try:
         with _progress(console) as progress:
             for source in sources:
+                part = recorder.start(source)
                 try:
                     items, issues = discover_task(ctx, source)
                 except (DiscoveryError, FetchError, OSError) as exc:
                     reason = getattr(exc, "reason", None) or str(exc)
-                    summary.add_failure(Failure(url=source.url or str(source.path or source.name),
-                                                stage="discover", reason=f"source {source.name}: {reason}"))
+                    failure = Failure(url=source.url or str(source.path or source.name),
+                                      stage="discover", reason=f"source {source.name}: {reason}")
+                    summary.add_failure(failure)
+                    part.add_failure(failure)
+                    recorder.finish(source, "failed")
                     continue
                 for issue in issues:
-                    summary.add_failure(Failure(url=issue.url, stage="discover", reason=issue.reason))
+                    failure = Failure(url=issue.url, stage="discover", reason=issue.reason)
+                    summary.add_failure(failure)
+                    part.add_failure(failure)
                 items = items[: source.limits.max_documents]
+                listed = {item.url for item in items}  # re-queued failures the source no longer lists
+                items += [DiscoveredURL(url=url) for url in ctx.registry.pending(source.name) if url not in listed]
                 summary.discovered += len(items)
+                part.discovered += len(items)
                 bar = progress.add_task(source.name, total=len(items))
-                futures = [fetch_extract_task.submit(ctx, source, item) for item in items]
-                for future in as_completed(futures):
-                    outcome = future.result()
-                    if outcome.state == "extracted":
-                        summary.extracted += 1
-                        outcome = index_task(ctx, source, outcome)
-                        summary.indexed += int(outcome.state == "indexed")
-                    _count(summary, outcome)
-                    progress.advance(bar)
+                with tags("ingest", f"source:{source.name}"):
+                    futures = [fetch_extract_task.submit(ctx, source, item) for item in items]
+                    for future in as_completed(futures):
+                        outcome = future.result()
+                        if outcome.state == "extracted":
+                            summary.extracted += 1
+                            part.extracted += 1
+                            outcome = index_task(ctx, source, outcome)
+                            summary.indexed += int(outcome.state == "indexed")
+                            part.indexed += int(outcome.state == "indexed")
+                        _count(summary, outcome)
+                        _count(part, outcome)
+                        progress.advance(bar)
+                recorder.finish(source, "completed", hosts=_hosts(ctx))
         state = "completed"
     finally:
-        if "fetcher" in ctx.__dict__:  # opened only when something was fetched over HTTP
-            summary.hosts = ctx.fetcher.host_stats()
+        summary.hosts = _hosts(ctx)
         summary.finished_at = utcnow()
+        recorder.close(hosts=summary.hosts)  # a source cut short by an error is recorded as crashed
         ctx.registry.finish_run(run_id, summary, state)
         ctx.close()
     return summary
+
+
+def _hosts(ctx: HubContext) -> dict[str, HostStats]:
+    """Per-host counters so far (empty when nothing was fetched over HTTP)."""
+    return ctx.fetcher.host_stats() if "fetcher" in ctx.__dict__ else {}
 
 
 def run_ingest(sources: list[Source], settings: Settings, console: Console | None = None) -> IngestSummary:

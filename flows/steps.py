@@ -43,6 +43,7 @@ class Outcome:
     final_url: str | None = None
     canonical: str | None = None
     reason: str | None = None
+    retryable: bool = False  # a transient fetch failure (429, 5xx, transport): worth a task retry
 
 
 def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = False) -> Outcome:
@@ -135,7 +136,9 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
                                  allow_host=source.allows_host, allow_files=source.kind == "directory")
     except FetchError as exc:
         registry.mark(url, "failed", stage="fetch", reason=exc.reason)
-        return _failed(url, doc_id, "fetch", exc.reason)
+        failed = _failed(url, doc_id, "fetch", exc.reason)
+        failed.retryable = exc.retryable
+        return failed
     registry.mark_fetched(url, etag=result.etag, last_modified=result.last_modified)
     if result.not_modified:
         return Outcome(url=url, doc_id=doc_id, state="unchanged", not_modified=True)
@@ -231,7 +234,7 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         ctx.registry.mark(outcome.url, "failed", stage="index", reason=reason)
         return _failed(outcome.url, outcome.doc_id, "index", reason, fetched=True)
     ctx.registry.mark_indexed(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
-                              last_modified=outcome.last_modified)
+                              last_modified=outcome.last_modified, published=doc.published_date)
     outcome.state = "indexed"
     outcome.extracted = None
     return outcome
