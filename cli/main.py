@@ -26,6 +26,9 @@ app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable 
 from cli.common import ConfigOption, console, err, load_cli_settings  # noqa: E402
 from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
 
+from cli.eval_search_cmd import eval_search  # noqa: E402
+
+eval_app.command("search")(eval_search)
 app.add_typer(eval_app, name="eval")
 app.command("train-classifier")(train_classifier)
 app.command("reclassify")(reclassify)

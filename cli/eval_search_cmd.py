@@ -1,0 +1,62 @@
+"""``evidence-hub eval search``: nDCG@10 and recall@100 of judged queries, per retrieval mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from cli.common import ConfigOption, console, err, load_cli_settings
+
+MODES = ("bm25", "semantic", "hybrid")
+
+
+def eval_search(
+    queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (header row), or BEIR queries.jsonl"),
+    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (header row)"),
+    mode: list[str] = typer.Option([], "--mode", help="bm25 | semantic | hybrid (repeatable; default: all three)"),
+    json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "per_query": {...}}}'),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Run judged queries against the index and print nDCG@10 and recall@100 per mode.
+
+    Judgments name documents by file name (matched to the end of indexed URLs) or, for documents
+    imported from JSON lines, by record id."""
+    from flows.context import HubContext
+    from index.evaluation import JudgmentsError, read_qrels, read_queries, run_queries, score_run
+
+    modes = mode or list(MODES)
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        err.print(f"[red]--mode must be bm25, semantic or hybrid, not {', '.join(bad)}[/red]")
+        raise typer.Exit(2)
+    try:
+        texts, judgments = read_queries(queries), read_qrels(qrels)
+    except JudgmentsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    settings = load_cli_settings(config)
+    if settings.index.backend == "embedded" and not settings.index_path.exists():
+        err.print(f"[red]no index at {settings.index_path}[/red]; run `evidence-hub ingest` first")
+        raise typer.Exit(1)
+    unknown = sorted({q.query_id for q in judgments} - set(texts))
+    if unknown:
+        err.print(f"[yellow]qrels name {len(unknown)} queries that the queries file lacks: "
+                  f"{', '.join(unknown[:10])}[/yellow]")
+    ctx = HubContext(settings)
+    try:
+        report = {m: score_run(judgments, run_queries(ctx.index, ctx.embedder, texts, m)) for m in modes}
+    finally:
+        ctx.close()
+    if json_out:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"Retrieval ({next(iter(report.values()))['queries']} judged queries)")
+    for column in ("mode", "nDCG@10", "recall@100"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for m, figures in report.items():
+        table.add_row(m, f"{figures['ndcg@10']:.3f}", f"{figures['recall@100']:.3f}")
+    console.print(table)

@@ -1,0 +1,126 @@
+"""Retrieval evaluation: run judged queries against the index and score them with ir-measures.
+
+Queries: TSV with a header and columns ``query_id``, ``query`` (or BEIR ``queries.jsonl`` with
+``_id``, ``text``). Judgments (qrels): TSV with a header and columns query id, document key, grade
+(the hub's ``query_id  file  grade`` or BEIR's ``query-id  corpus-id  score``). A document key is
+matched to indexed documents by the file name at the end of their URLs (as for classification
+gold files); documents imported from JSON lines match on their record ``_id`` (the URL fragment).
+
+Measures (computed by ir-measures / pytrec_eval, the TREC tools): nDCG@10 with graded gains
+(Järvelin & Kekäläinen 2002; linear gain as in trec_eval and BEIR) and recall@100. Queries without
+any judged relevant document are left out of the averages, as trec_eval does.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import ir_measures
+from ir_measures import R, nDCG
+
+from classify.evaluation import file_key
+from index.backend import SearchIndex
+from index.query import SearchQuery
+
+MEASURES = {"ndcg@10": nDCG @ 10, "recall@100": R @ 100}
+DEPTH = 100
+
+
+class JudgmentsError(ValueError):
+    """A queries or qrels file cannot be used."""
+
+
+def document_key(url: str) -> str:
+    """The key qrels use for a document: the URL fragment for a JSON-lines record
+    (``...corpus.jsonl#<_id>``), else the file name at the end of the URL or path."""
+    fragment = urlsplit(url).fragment if "#" in url else ""
+    return fragment or file_key(url)
+
+
+def _rows(path: Path) -> list[list[str]]:
+    if not path.is_file():
+        raise JudgmentsError(f"{path} does not exist")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle, delimiter="\t") if row and any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise JudgmentsError(f"{path}: expected a header row and at least one data row")
+    return rows
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    """Query id -> text from a TSV (``query_id``, ``query``) or a JSON-lines file (``_id``, ``text``).
+
+    Raises JudgmentsError on a missing file, a wrong shape or an empty query."""
+    queries: dict[str, str] = {}
+    if path.suffix == ".jsonl":
+        if not path.is_file():
+            raise JudgmentsError(f"{path} does not exist")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                    queries[str(record["_id"])] = str(record["text"])
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise JudgmentsError(f"{path} line {number}: expected {{\"_id\", \"text\"}} ({exc})") from None
+    else:
+        for number, row in enumerate(_rows(path)[1:], start=2):
+            if len(row) < 2 or not row[1].strip():
+                raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>query")
+            queries[row[0].strip()] = row[1].strip()
+    if not queries:
+        raise JudgmentsError(f"{path}: no queries")
+    return queries
+
+
+def read_qrels(path: Path) -> list[ir_measures.Qrel]:
+    """Judgments from a TSV with a header: query id, document key (file name or record id), grade.
+
+    Raises JudgmentsError on a missing file, fewer than 3 columns or a grade that is not an integer."""
+    qrels = []
+    for number, row in enumerate(_rows(path)[1:], start=2):
+        if len(row) < 3:
+            raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>document<TAB>grade")
+        try:
+            grade = int(row[2])
+        except ValueError:
+            raise JudgmentsError(f"{path} line {number}: grade {row[2]!r} is not an integer") from None
+        qrels.append(ir_measures.Qrel(row[0].strip(), document_key(row[1].strip()), grade))
+    return qrels
+
+
+def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str,
+                depth: int = DEPTH) -> list[ir_measures.ScoredDoc]:
+    """The top ``depth`` documents of each query in ``mode``, as scored document keys. Ranks are
+    kept by giving decreasing scores (the index's own scores are not comparable across modes)."""
+    keys = {}
+    run = []
+    for query_id, text in queries.items():
+        vector = embedder.encode([text])[0] if mode != "bm25" else None
+        try:
+            hits = index.search(SearchQuery(text=text, mode=mode, limit=depth), vector).hits
+        except ValueError:
+            hits = []  # a query the parser leaves empty (only operators/punctuation) finds nothing
+        for rank, hit in enumerate(hits):
+            key = keys.get(hit.id)
+            if key is None:
+                key = keys[hit.id] = document_key(hit.url)
+            run.append(ir_measures.ScoredDoc(query_id, key, float(depth - rank)))
+    return run
+
+
+def score_run(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -> dict:
+    """``{"ndcg@10", "recall@100", "queries", "per_query": {id: {"ndcg@10", "recall@100"}}}`` over
+    the queries that have at least one relevant judgment."""
+    judged = {q.query_id for q in qrels if q.relevance > 0}
+    qrels = [q for q in qrels if q.query_id in judged]
+    run = [r for r in run if r.query_id in judged]
+    per_query: dict[str, dict[str, float]] = {q: {name: 0.0 for name in MEASURES} for q in sorted(judged)}
+    names = {measure: name for name, measure in MEASURES.items()}
+    for metric in ir_measures.iter_calc(list(MEASURES.values()), qrels, run):
+        per_query[metric.query_id][names[metric.measure]] = round(metric.value, 4)
+    averages = {name: round(sum(p[name] for p in per_query.values()) / len(per_query), 4) if per_query else 0.0
+                for name in MEASURES}
+    return averages | {"queries": len(per_query), "per_query": per_query}

@@ -1,0 +1,88 @@
+"""`evidence-hub eval search`: judged queries run against a real embedded index, scored by
+ir-measures; the measures hold hand-computed values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import ir_measures
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.models import IndexedDocument, Page
+from index.chunking import chunk_pages
+from index.embedded import EmbeddedIndex
+from index.evaluation import JudgmentsError, document_key, read_qrels, read_queries, score_run
+
+DOCS = {
+    "family-hubs.pdf": ("Family hubs in practice", "Family hubs bring early help, health visiting and parenting "
+                        "support under one roof for families with young children."),
+    "hospital-discharge.html": ("Getting people home from hospital", "Integrated discharge teams of nurses, "
+                                "social workers and therapists plan the return home from hospital."),
+    "rough-sleeping.pdf": ("Ending rough sleeping", "Outreach workers, housing officers and mental health "
+                           "nurses work with people sleeping rough to find them a home."),
+}
+
+
+def test_ndcg_and_recall_hold_hand_computed_values():
+    qrels = [ir_measures.Qrel("q1", "a", 2), ir_measures.Qrel("q1", "b", 1), ir_measures.Qrel("q2", "c", 1),
+             ir_measures.Qrel("q3", "x", 0)]  # q3 has no relevant document: left out of the averages
+    run = [ir_measures.ScoredDoc("q1", "b", 2.0), ir_measures.ScoredDoc("q1", "a", 1.0)]  # q2: nothing found
+    report = score_run(qrels, run)
+    ideal = 2 + 1 / math.log2(3)
+    assert report["per_query"]["q1"]["ndcg@10"] == round((1 + 2 / math.log2(3)) / ideal, 4)
+    assert report["per_query"]["q2"] == {"ndcg@10": 0.0, "recall@100": 0.0}
+    assert report["queries"] == 2 and "q3" not in report["per_query"]
+    assert report["recall@100"] == 0.5
+
+
+def test_document_keys_are_file_names_or_record_ids():
+    assert document_key("http://host/a/Report%201.pdf?x=1") == "Report 1.pdf"
+    assert document_key("file:///data/corpus.jsonl#4983") == "4983"
+    assert document_key("docs/family-hubs.pdf") == "family-hubs.pdf"
+
+
+def test_bad_judgment_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "qrels.tsv"
+    bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\thigh\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="grade 'high' is not an integer"):
+        read_qrels(bad)
+    with pytest.raises(JudgmentsError, match="does not exist"):
+        read_queries(tmp_path / "none.tsv")
+
+
+@pytest.fixture()
+def hub(tmp_path, embedder, monkeypatch):
+    home = tmp_path / "hub"
+    index = EmbeddedIndex(home / "index.sqlite", embedder.dimension)
+    for name, (title, text) in DOCS.items():
+        chunks = chunk_pages([Page(number=1, text=text)], max_words=180, overlap_words=30)
+        doc = IndexedDocument(id=name.split(".")[0], url=f"http://site.test/files/{name}", source="t",
+                              content_hash=name, title=title, text=text)
+        index.upsert(doc, chunks, embedder.encode([c.text for c in chunks]), embedder.encode([title])[0])
+    index.close()
+    (tmp_path / "q.tsv").write_text("query_id\tquery\nQ1\tfamily hubs\nQ2\tleaving hospital\n", encoding="utf-8")
+    (tmp_path / "r.tsv").write_text("query_id\tfile\tgrade\nQ1\tdocs/family-hubs.pdf\t2\n"
+                                    "Q2\tdocs/hospital-discharge.html\t2\n", encoding="utf-8")
+    monkeypatch.setenv("EVIDENCE_HUB_HOME", str(home))
+    return tmp_path
+
+
+def test_eval_search_json_per_mode(hub):
+    result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
+                                      str(hub / "r.tsv"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {"bm25", "semantic", "hybrid"}
+    # The one relevant document is first for both queries in semantic and hybrid mode.
+    assert report["semantic"]["ndcg@10"] == 1.0 and report["hybrid"]["ndcg@10"] == 1.0
+    assert report["bm25"]["per_query"]["Q1"] == {"ndcg@10": 1.0, "recall@100": 1.0}
+    assert report["semantic"]["recall@100"] == 1.0
+
+
+def test_eval_search_rejects_an_unknown_mode(hub):
+    result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
+                                      str(hub / "r.tsv"), "--mode", "fuzzy"])
+    assert result.exit_code == 2 and "--mode must be" in result.stderr
