@@ -25,6 +25,7 @@ app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 from cli.common import ConfigOption, console, err, load_cli_settings  # noqa: E402
 from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
+from cli.ops_cmds import retry_failed, schedule_app, status  # noqa: E402
 
 from cli.eval_search_cmd import eval_search  # noqa: E402
 
@@ -32,6 +33,9 @@ eval_app.command("search")(eval_search)
 app.add_typer(eval_app, name="eval")
 app.command("train-classifier")(train_classifier)
 app.command("reclassify")(reclassify)
+app.add_typer(schedule_app, name="schedule")
+app.command("status")(status)
+app.command("retry-failed")(retry_failed)
 _settings = load_cli_settings
 
 
