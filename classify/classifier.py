@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 KINDS = ("themes", "policy_areas", "evidence_types")
 TRAINABLE_KINDS = ("themes", "policy_areas")
 PASSAGE_CHARS = 300
+MIN_DESIGN_TERMS = 2  # distinct keywords of a study design that must be in the text
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ class TaxonomyClassifier:
             score = float(scores[j])
             if score < thresholds[j] or (relative and score < best - self.settings.relative_margin):
                 continue
-            if kind == "evidence_types" and not evidence.terms[j]:
-                continue  # designs are rules first: no design vocabulary, no design
+            if kind == "evidence_types" and len(evidence.terms[j]) < MIN_DESIGN_TERMS:
+                continue  # designs are rules first: without their own vocabulary, no design
             top = np.argsort(-evidence.chunk_sims[:, j])[:2]
             assigned.append(LabelScore(
                 id=label.id, label=label.label, score=round(score, 4),
