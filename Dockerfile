@@ -12,7 +12,9 @@ COPY index ./index
 COPY flows ./flows
 COPY cli ./cli
 COPY demo ./demo
+COPY api ./api
 RUN pip install .
 VOLUME ["/data"]
+EXPOSE 8000
 ENTRYPOINT ["evidence-hub"]
 CMD ["--help"]
