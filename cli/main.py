@@ -33,6 +33,9 @@ eval_app.command("search")(eval_search)
 app.add_typer(eval_app, name="eval")
 app.command("train-classifier")(train_classifier)
 app.command("reclassify")(reclassify)
+from cli.serve_cmd import serve  # noqa: E402
+
+app.command("serve")(serve)
 app.add_typer(schedule_app, name="schedule")
 app.command("status")(status)
 app.command("retry-failed")(retry_failed)

@@ -1,0 +1,130 @@
+"""Query-string parameters of the API, built from the index's query model.
+
+The parameter models are generated from :class:`index.query.SearchQuery` and
+:class:`index.query.SearchFilters`, so a field added to the query model (a new filter, a new
+option) becomes a query parameter of ``GET /search`` without a change here. Two things differ
+from the query model: the text is ``q`` (the usual name in a URL), and the API caps the page size
+(:data:`MAX_PAGE_SIZE`) and the query length (:data:`MAX_QUERY_CHARS`) below the index's limits.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.fields import FieldInfo
+
+from index.query import SearchFilters, SearchQuery
+
+MAX_PAGE_SIZE = 100      # results per page of GET /search
+MAX_QUERY_CHARS = 500    # characters of query text
+MAX_SIMILAR = 50         # results of GET /documents/{id}/similar
+EXPORT_FORMATS = ("csv", "ris", "bibtex", "jsonl")
+ExportFormat = Literal["csv", "ris", "bibtex", "jsonl"]
+
+FILTER_FIELDS: tuple[str, ...] = tuple(SearchFilters.model_fields)
+PAGING_FIELDS = ("limit", "offset", "cursor")
+FACET_FIELDS = ("facets", "facet_size")
+_QUERY_FIELDS = tuple(name for name in SearchQuery.model_fields if name not in ("text", "filters"))
+if set(FILTER_FIELDS) & set(_QUERY_FIELDS) or "q" in FILTER_FIELDS + _QUERY_FIELDS:  # pragma: no cover
+    raise RuntimeError("a filter and a query option share a name; the flat query string cannot hold both")
+
+_LIST_FIELDS = {name for name, info in SearchQuery.model_fields.items()
+                if getattr(info.annotation, "__origin__", None) is list}
+
+_DESCRIPTIONS = {
+    "mode": "bm25 (keywords), semantic (meaning, kNN over chunk embeddings) or hybrid (both, fused by "
+            "reciprocal rank fusion)",
+    "facets": "Facets to count over the whole result set (repeat the parameter or separate names by commas)",
+    "facet_size": "Values per facet (most frequent first)",
+    "sort": "relevance, or date (newest first, undated last)",
+    "limit": f"Results per page (at most {MAX_PAGE_SIZE})",
+    "offset": "Results to skip (or use cursor)",
+    "cursor": "The next_cursor of the previous page of the same query (offset must then be 0)",
+    "theme": "Theme id, e.g. T3 (see /taxonomy)",
+    "policy_area": "Policy area id, e.g. P2 (see /taxonomy)",
+    "evidence_type": "Evidence type id, e.g. E1 (see /taxonomy)",
+    "publisher": "Publisher (case-insensitive, exact)",
+    "source": "Source name (see /sources)",
+    "doc_type": "Document type, e.g. report, evaluation, blog_post",
+    "language": "Language code, e.g. en",
+    "year_from": "Earliest publication year (inclusive; undated documents are left out)",
+    "year_to": "Latest publication year (inclusive)",
+}
+
+
+def _field(name: str, info: FieldInfo) -> tuple[Any, FieldInfo]:
+    """A copy of a query-model field for the query string, with the API's own page-size cap."""
+    field = copy.copy(info)
+    if name == "limit":
+        field = Field(10, ge=1, le=MAX_PAGE_SIZE)
+    if field.description is None and name in _DESCRIPTIONS:
+        field = copy.copy(field)
+        field.description = _DESCRIPTIONS[name]
+    return info.annotation, field
+
+
+class _FlatParams(BaseModel):
+    """Shared behaviour of the generated parameter models: unknown parameters are errors, and a
+    list parameter (``facets``) may be given as ``a,b`` as well as repeated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in _LIST_FIELDS & set(data):
+                value = data[name]
+                items = value if isinstance(value, list) else [value]
+                data[name] = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+        return data
+
+    def filters(self) -> SearchFilters:
+        """The filters given (SearchFilters validates them)."""
+        return SearchFilters(**{name: getattr(self, name) for name in FILTER_FIELDS
+                                if getattr(self, name, None) is not None})
+
+    def to_query(self, **overrides: Any) -> SearchQuery:
+        """The :class:`SearchQuery` these parameters describe (``overrides`` win). Raises
+        pydantic.ValidationError when the combination is invalid (e.g. a cursor with an offset)."""
+        values = {name: getattr(self, name) for name in _QUERY_FIELDS if name in type(self).model_fields}
+        values = {k: v for k, v in values.items() if v is not None}
+        return SearchQuery(text=self.q, filters=self.filters(), **(values | overrides))
+
+
+def _model(name: str, doc: str, *, q_required: bool, exclude: tuple[str, ...] = (),
+           extra: dict[str, tuple[Any, FieldInfo]] | None = None) -> type[_FlatParams]:
+    q_field = Field(... if q_required else None, min_length=1, max_length=MAX_QUERY_CHARS,
+                    description='Query text: words, "exact phrases", AND/OR/NOT (upper case), prefix*')
+    fields: dict[str, tuple[Any, FieldInfo]] = {"q": (str if q_required else str | None, q_field)}
+    for field_name in _QUERY_FIELDS:
+        if field_name not in exclude:
+            fields[field_name] = _field(field_name, SearchQuery.model_fields[field_name])
+    for field_name in FILTER_FIELDS:
+        fields[field_name] = _field(field_name, SearchFilters.model_fields[field_name])
+    fields.update(extra or {})
+    model = create_model(name, __base__=_FlatParams, __doc__=doc, **fields)
+    return model
+
+
+SearchParams = _model(
+    "SearchParams", "The query string of GET /search: q, mode, sort, paging, facets and every filter.",
+    q_required=True)
+
+ExportParams = _model(
+    "ExportParams", "The query string of GET /export: a search (without paging or facets) and the format.",
+    q_required=False, exclude=PAGING_FIELDS + FACET_FIELDS,
+    extra={"format": (ExportFormat, Field("csv", description="csv, ris (reference managers), bibtex or jsonl")),
+           "max_results": (int, Field(10_000, ge=1, le=10_000, description="Stop after this many documents"))})
+
+GapMapParams = _model(
+    "GapMapParams", "The query string of GET /gapmap: an optional search and filters.",
+    q_required=False, exclude=PAGING_FIELDS + FACET_FIELDS + ("sort",))
+
+SimilarParams = create_model(
+    "SimilarParams", __base__=_FlatParams, __doc__="The query string of GET /documents/{id}/similar.",
+    limit=(int, Field(10, ge=1, le=MAX_SIMILAR, description=f"Results (at most {MAX_SIMILAR})")),
+    **{name: _field(name, SearchFilters.model_fields[name]) for name in FILTER_FIELDS})
