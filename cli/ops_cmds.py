@@ -175,6 +175,24 @@ def schedule_list(
     console.print(table)
 
 
+@schedule_app.command("export")
+def schedule_export(
+    work_pool: str = typer.Option("evidence-hub", "--work-pool", help="Work pool the deployments run in"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (default: print)"),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Write a prefect.yaml deploying the same deployments to a work pool (``prefect deploy --all``)."""
+    from flows.schedule import prefect_yaml
+
+    settings = load_cli_settings(config)
+    text = prefect_yaml(_catalogue(settings), work_pool, config)
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {escape(str(output))}")
+
+
 @schedule_app.command("serve")
 def schedule_serve(
     config: Optional[Path] = ConfigOption,
