@@ -28,8 +28,9 @@ def sniff_kind(data: bytes, content_type: str = "", url: str = "") -> str:
     return "unknown"
 
 
-def extract(data: bytes, *, url: str = "", content_type: str = "") -> ExtractedDocument:
-    """Extract text and metadata from one document's bytes.
+def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = False) -> ExtractedDocument:
+    """Extract text and metadata from one document's bytes; ``ocr`` lets image-only PDFs be read
+    by Tesseract (see :func:`extractors.pdf.extract_pdf`).
 
     Raises:
         ExtractionError: unknown format, encrypted PDF, no text layer, too little text, ...
@@ -40,7 +41,7 @@ def extract(data: bytes, *, url: str = "", content_type: str = "") -> ExtractedD
     if kind == "pdf":
         from extractors.pdf import extract_pdf
 
-        return extract_pdf(data, url=url)
+        return extract_pdf(data, url=url, ocr=ocr)
     if kind == "html":
         from extractors.html import extract_html
 

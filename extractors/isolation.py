@@ -20,9 +20,9 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _extract_in_worker(data: bytes, url: str, content_type: str) -> ExtractedDocument:
+def _extract_in_worker(data: bytes, url: str, content_type: str, ocr: bool = False) -> ExtractedDocument:
     try:
-        return extract(data, url=url, content_type=content_type)
+        return extract(data, url=url, content_type=content_type, ocr=ocr)
     except MemoryError:
         raise ExtractionError("extraction ran out of its memory limit") from None
 
@@ -44,7 +44,8 @@ class ExtractionPool:
 
     def submit(self, data: bytes, *, url: str, content_type: str = "") -> Future:
         """Schedule extraction of ``data``; the worker is killed after ``timeout_s`` seconds."""
-        return self.pool.schedule(_extract_in_worker, args=(data, url, content_type), timeout=self.settings.timeout_s)
+        return self.pool.schedule(_extract_in_worker, args=(data, url, content_type, bool(getattr(self.settings, "ocr", False))),
+                                  timeout=self.settings.timeout_s)
 
     def result(self, future: Future) -> ExtractedDocument:
         """Wait for a submitted extraction. Raises ExtractionError on any failure."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import re
 import statistics
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pdfminer.high_level import extract_pages
+from pdfminer.converter import PDFPageAggregator
 from pdfminer.layout import LAParams, LTChar, LTPage, LTTextContainer, LTTextLine
-from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect, PDFXRefFallback
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser, PDFSyntaxError
 from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSException
@@ -172,12 +175,64 @@ def choose_pdf_title(meta: str | None, layout: str | None, first_pages_text: str
     return None, "", 0.0
 
 
+OBJ_RE = re.compile(rb"(?<![0-9])(\d{1,10})\s+(\d{1,5})\s+obj\b")
+PAGE_TYPE_RE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def _object_offsets(data: bytes) -> dict[int, tuple[int, int]]:
+    """objid -> (offset, generation) of every uncompressed object in the file; a later
+    definition (an incremental update) replaces an earlier one."""
+    return {int(m.group(1)): (m.start(), int(m.group(2))) for m in OBJ_RE.finditer(data)}
+
+
+def count_page_objects(data: bytes) -> int:
+    """An independent page count: uncompressed objects whose latest definition is
+    ``/Type /Page``, found by scanning the bytes (not the xref chain). 0 when the page
+    objects are in compressed object streams (then only the page tree's /Count is known)."""
+    offsets = sorted(start for start, _ in _object_offsets(data).values())
+    count = 0
+    for i, start in enumerate(offsets):
+        end = offsets[i + 1] if i + 1 < len(offsets) else len(data)
+        body = data[start:end]
+        body = body[:body.find(b"endobj")] if b"endobj" in body else body
+        if b"stream" in body:
+            body = body[:body.find(b"stream")]
+        count += bool(PAGE_TYPE_RE.search(body))
+    return count
+
+
+def rescan_document(data: bytes) -> PDFDocument:
+    """The PDF re-read with a cross-reference built from a scan of every ``N G obj`` in the
+    file, ahead of its own xref sections: recovers objects from xref sections that the
+    ``startxref``/``/Prev`` chain does not reach (pdfminer.six issue 493, case 010)."""
+    scan = PDFXRefFallback()
+    scan.offsets = {objid: (None, offset, gen) for objid, (offset, gen) in _object_offsets(data).items()}
+    parser = PDFParser(io.BytesIO(data))
+    rescued = PDFDocument(parser, password="")
+    rescued.xrefs = [scan, *rescued.xrefs]
+    return rescued
+
+
+def iter_layout_pages(document: PDFDocument, laparams: LAParams | None = None):
+    """Yield each page's layout (LTPage) of an opened document, in page-tree order (pdfminer's
+    ``extract_pages`` on a document we already parsed, so the file is parsed once)."""
+    manager = PDFResourceManager(caching=True)
+    device = PDFPageAggregator(manager, laparams=laparams or LAParams())
+    interpreter = PDFPageInterpreter(manager, device)
+    for page in PDFPage.create_pages(document):
+        interpreter.process_page(page)
+        yield device.get_result()
+
+
 def _page_text(page: LTPage) -> str:
     return "".join(box.get_text() for box in page if isinstance(box, LTTextContainer))
 
 
-def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
+def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: str = "eng") -> ExtractedDocument:
     """Extract page texts and metadata from PDF bytes.
+
+    With ``ocr`` a PDF without a usable text layer (scanned pages, or only ``(cid:N)`` glyph
+    codes) has its page images read by Tesseract (flag ``ocr``, text source ``tesseract_ocr``).
 
     Raises:
         ExtractionError: not a PDF, malformed, encrypted with a password, or no text layer.
@@ -200,20 +255,29 @@ def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
     raw_pages: list[str] = []
     first_page: LTPage | None = None
     sizes: list[float] = []
+    recovered = False
     try:
-        for page in extract_pages(io.BytesIO(data), password="", laparams=LAParams()):
+        for page in iter_layout_pages(document):
             if first_page is None:
                 first_page = page
             if len(raw_pages) < 4:
                 sizes.extend(line.size for line in _lines(page))
             raw_pages.append(_page_text(page))
+        if isinstance(declared_pages, int) and declared_pages > len(raw_pages):
+            # pages the xref chain does not reach (case 010): read them from a full object scan
+            rescued = [_page_text(page) for page in iter_layout_pages(rescan_document(data))]
+            if len(rescued) > len(raw_pages):
+                raw_pages, recovered = rescued, True
     except PDFPasswordIncorrect:
         raise ExtractionError("encrypted PDF: it needs a password to open") from None
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many types on broken files
         if not raw_pages:
             raise ExtractionError(f"malformed PDF: {exc.__class__.__name__}: {exc}") from None
     flags: list[str] = []
-    if isinstance(declared_pages, int) and declared_pages > len(raw_pages):
+    if recovered:
+        flags.append("xref_recovered")
+    independent = max(declared_pages if isinstance(declared_pages, int) else 0, count_page_objects(data))
+    if independent > len(raw_pages):
         flags.append("partial_extraction")
     raw = "\n".join(raw_pages)
     ratio = cid_ratio(raw)
@@ -221,12 +285,27 @@ def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
         flags.append("unmapped_glyphs")
     pages = [Page(number=i + 1, text=normalise_text(text)) for i, text in enumerate(raw_pages)]
     words = sum(len(p.text.split()) for p in pages)
+    text_source = FieldProvenance(source="pdfminer_layout", confidence=0.8)
+    if words == 0 and ocr:
+        from extractors.ocr import ocr_page
+
+        try:
+            ocr_texts = [ocr_page(page, language=ocr_language) for page in iter_layout_pages(document)]
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            raise ExtractionError(f"PDF has no text layer and OCR failed: {exc}") from None
+        pages = [Page(number=i + 1, text=normalise_text(text)) for i, text in enumerate(ocr_texts)]
+        words = sum(len(p.text.split()) for p in pages)
+        if words == 0:
+            raise ExtractionError(f"PDF has no text layer and OCR found no text ({len(raw_pages)} pages)")
+        flags.append("ocr")
+        ratio = 0.0
+        text_source = FieldProvenance(source="tesseract_ocr", confidence=0.6)
     if words == 0:
         if "unmapped_glyphs" in flags:
             raise ExtractionError("PDF font has no Unicode mapping: text is only (cid:N) glyph codes; needs OCR")
         raise ExtractionError(f"PDF has no text layer ({len(raw_pages)} pages; scanned image?); OCR is not enabled")
 
-    provenance: dict[str, FieldProvenance] = {"text": FieldProvenance(source="pdfminer_layout", confidence=0.8)}
+    provenance: dict[str, FieldProvenance] = {"text": text_source}
     title, title_source, confidence = choose_pdf_title(
         _info_text(info, "Title"),
         layout_title(first_page, statistics.median(sizes) if sizes else None) if first_page is not None else None,
@@ -251,5 +330,5 @@ def extract_pdf(data: bytes, *, url: str = "") -> ExtractedDocument:
     return ExtractedDocument(
         mime="application/pdf", pages=pages, title=title, authors=authors, publisher=None,
         published_date=published, language=language, doc_type=doc_type,
-        page_count=len(raw_pages), provenance=provenance, quality=Quality(score=round(score, 3), flags=flags),
+        page_count=max(len(raw_pages), independent), provenance=provenance, quality=Quality(score=round(score, 3), flags=flags),
     )
