@@ -119,9 +119,11 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     """
     html, encoding, how = decode_html(data, content_type)
     provenance: dict[str, FieldProvenance] = {"encoding": FieldProvenance(source=f"charset_{how}", confidence=0.9)}
+    # favor_precision: on the tuning half (even page ids) of the article-extraction benchmark it
+    # scored F1 0.963 against 0.940 (default) and 0.942 (favor_recall); tables stay in.
     result = trafilatura.bare_extraction(
         html, url=url or None, with_metadata=True, include_tables=True, include_comments=False,
-        favor_recall=True, date_extraction_params={"extensive_search": False, "original_date": True},
+        favor_precision=True, date_extraction_params={"extensive_search": False, "original_date": True},
     )
     soup = BeautifulSoup(html, "lxml")
     body_text = (result.text if result is not None else None) or ""
