@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
 
     settings = settings or load_settings()
     auth = AuthConfig.from_env()
-    auth = AuthConfig(token=api_token if api_token is not None else auth.token,
+    auth = AuthConfig(token=(api_token if api_token is not None else auth.token) or None,
                       protect_reads=auth.protect_reads if protect_reads is None else protect_reads)
 
     @asynccontextmanager
