@@ -16,7 +16,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.doctype import guess_doc_type
-from extractors.text import detect_language, looks_like_mojibake, normalise_text
+from extractors.text import detect_language, normalise_text, text_quality
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
@@ -170,10 +170,8 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
             language = declared
             provenance["language"] = FieldProvenance(source="html_lang", confidence=0.6)
 
-    flags = []
-    if looks_like_mojibake(text):
-        flags.append("mojibake")
-    quality = Quality(score=0.5 if flags else 1.0, flags=flags)
+    score, flags = text_quality(text)
+    quality = Quality(score=score, flags=flags)
     page_type = (result.pagetype if result is not None else None) or ""
     doc_type = guess_doc_type(url=url, title=title, mime="text/html", page_type=page_type)
     provenance["doc_type"] = FieldProvenance(source="rules_url_title_pagetype", confidence=0.5)

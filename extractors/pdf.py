@@ -23,7 +23,7 @@ from pdfminer.utils import decode_text
 from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.doctype import guess_doc_type
-from extractors.text import cid_ratio, detect_language, normalise_text
+from extractors.text import cid_ratio, detect_language, normalise_text, strip_running_lines, text_quality
 
 JUNK_TITLE_RE = re.compile(
     r"^(microsoft (word|powerpoint|excel)\b|untitled|title|document\d*|slide \d+|powerpoint presentation|"
@@ -283,7 +283,8 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     ratio = cid_ratio(raw)
     if ratio > 0.1:
         flags.append("unmapped_glyphs")
-    pages = [Page(number=i + 1, text=normalise_text(text)) for i, text in enumerate(raw_pages)]
+    page_texts, _removed = strip_running_lines([normalise_text(text) for text in raw_pages])
+    pages = [Page(number=i + 1, text=text) for i, text in enumerate(page_texts)]
     words = sum(len(p.text.split()) for p in pages)
     text_source = FieldProvenance(source="pdfminer_layout", confidence=0.8)
     if words == 0 and ocr:
@@ -324,11 +325,19 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     language, confidence = detect_language(text)
     if language:
         provenance["language"] = FieldProvenance(source="py3langid", confidence=round(confidence, 3))
-    score = max(0.0, 1.0 - ratio - (0.3 if "partial_extraction" in flags else 0.0))
+    score, text_flags = text_quality(text, "" if "ocr" in flags else raw)
+    flags = [flag for flag in flags if flag != "unmapped_glyphs"] + text_flags
+    empty_pages = sum(not p.text.split() for p in pages)
+    if empty_pages:
+        flags.append("empty_pages")
+        score -= 0.5 * empty_pages / len(pages)
+    if "partial_extraction" in flags:
+        score -= 0.3
+    score = round(max(0.0, score), 3)
     doc_type = guess_doc_type(url=url, title=title, mime="application/pdf")
     provenance["doc_type"] = FieldProvenance(source="rules_url_title", confidence=0.5)
     return ExtractedDocument(
         mime="application/pdf", pages=pages, title=title, authors=authors, publisher=None,
         published_date=published, language=language, doc_type=doc_type,
-        page_count=max(len(raw_pages), independent), provenance=provenance, quality=Quality(score=round(score, 3), flags=flags),
+        page_count=max(len(raw_pages), independent), provenance=provenance, quality=Quality(score=score, flags=flags),
     )
