@@ -86,14 +86,18 @@ def _progress(console: Console | None) -> Progress:
 
 
 @flow(name="ingest", validate_parameters=False, log_prints=False)
-def ingest_flow(sources: list[Source], settings: Settings, console: Console | None = None) -> IngestSummary:
+def ingest_flow(sources: list[Source], settings: Settings, console: Console | None = None,
+                fetch_task_retries: int | None = None) -> IngestSummary:
     """Ingest ``sources`` into the index chosen by ``settings``; returns the run summary.
 
     A failure of one document (or of one source's discovery) is recorded and the run goes on.
     Each source's part of the run is recorded in the registry and published as Prefect artifacts
     (see :mod:`flows.records`); its tasks carry the tags ``ingest`` and ``source:<name>`` so
-    Prefect tag concurrency limits can bound each source.
+    Prefect tag concurrency limits can bound each source. ``fetch_task_retries`` overrides the
+    Prefect retries declared on the fetch task (None: as declared).
     """
+    fetch_task = fetch_extract_task if fetch_task_retries is None else fetch_extract_task.with_options(
+        retries=fetch_task_retries)
     ctx = HubContext(settings)
     summary = IngestSummary(sources=[s.name for s in sources])
     run_id = uuid.uuid4().hex
@@ -126,7 +130,7 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
                 part.discovered += len(items)
                 bar = progress.add_task(source.name, total=len(items))
                 with tags("ingest", f"source:{source.name}"):
-                    futures = [fetch_extract_task.submit(ctx, source, item) for item in items]
+                    futures = [fetch_task.submit(ctx, source, item) for item in items]
                     for future in as_completed(futures):
                         outcome = future.result()
                         if outcome.state == "extracted":
@@ -154,7 +158,12 @@ def _hosts(ctx: HubContext) -> dict[str, HostStats]:
     return ctx.fetcher.host_stats() if "fetcher" in ctx.__dict__ else {}
 
 
-def run_ingest(sources: list[Source], settings: Settings, console: Console | None = None) -> IngestSummary:
-    """Run :func:`ingest_flow` with ``settings.fetch.concurrency`` worker threads."""
+def run_ingest(sources: list[Source], settings: Settings, console: Console | None = None,
+               fetch_task_retries: int | None = 0) -> IngestSummary:
+    """Run :func:`ingest_flow` with ``settings.fetch.concurrency`` worker threads.
+
+    ``fetch_task_retries`` defaults to 0 here: a run started by hand relies on the fetcher's own
+    retries and reports what failed at once; scheduled runs (``flows.schedule.ingest_source``)
+    pass None and get the fetch task's declared Prefect retries as a second chance."""
     runner = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
-    return ingest_flow.with_options(task_runner=runner)(sources, settings, console)
+    return ingest_flow.with_options(task_runner=runner)(sources, settings, console, fetch_task_retries)

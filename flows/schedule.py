@@ -49,7 +49,7 @@ def ingest_source(source: str, config: str | None = None, force: bool = False) -
             ctx.close()
         if not due:
             return {"skipped": f"{source} is not due yet (adaptive re-crawl)", "next_due": when.isoformat()}
-    return run_ingest([chosen], settings).model_dump(mode="json")
+    return run_ingest([chosen], settings, fetch_task_retries=None).model_dump(mode="json")
 
 
 def scheduled(sources: list[Source]) -> list[Source]:
