@@ -154,6 +154,20 @@ def test_deployments_from_sources_file(tmp_path):
     assert deployments[0].entrypoint == "flows/schedule.py:ingest_source"
     assert all(d.concurrency_limit == 1 for d in deployments)
 
+    # The prefect.yaml for a work pool deploys the same deployments.
+    import yaml
+
+    from flows.schedule import prefect_yaml
+
+    exported = yaml.safe_load(prefect_yaml(load_sources(sources), "pool-a", tmp_path / "settings.yaml"))
+    entries = exported["deployments"]
+    assert [e["name"] for e in entries] == ["nightly", "six-hourly", "adaptive"]
+    assert [e["parameters"] for e in entries] == [d.parameters for d in deployments]
+    assert entries[0]["schedules"] == [{"cron": "30 1 * * *", "timezone": "Europe/London"}]
+    assert entries[1]["schedules"] == [{"interval": 21600, "timezone": "UTC"}]
+    assert {e["entrypoint"] for e in entries} == {"flows/schedule.py:ingest_source"}
+    assert {e["work_pool"]["name"] for e in entries} == {"pool-a"}
+
 
 def test_adaptive_cadence_follows_what_the_source_publishes(tmp_path):
     sources = tmp_path / "sources.yaml"
