@@ -75,7 +75,7 @@ def validation_error(exc: ValidationError | RequestValidationError, prefix: tupl
 
 
 ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
-    (400, "The index rejected the query (e.g. a cursor of another query)"),
+    (400, "The index rejected the query (e.g. a cursor of another query), or the body is not JSON"),
     (401, "Missing or wrong bearer token"),
     (403, "Writes are switched off (no token configured)"),
     (404, "Not found"),
@@ -144,8 +144,10 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return _error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     reads = [Depends(read_access)]
+    # Reads take the token only when EVIDENCE_HUB_API_PROTECT_READS is on: "bearer or nothing".
+    optional_token = {"security": [{}]}
 
-    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=reads,
+    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def search(params: Annotated[SearchParams, Query()], hub: HubDep):
         """Search the index: ``q`` in ``mode`` bm25, semantic or hybrid, every filter of the query
@@ -161,7 +163,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.get("/documents/{doc_id}", response_model=IndexedDocument, tags=["documents"], dependencies=reads,
+    @app.get("/documents/{doc_id}", response_model=IndexedDocument, tags=["documents"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(401, 404, 422, 503))
     def document(doc_id: DocId, hub: HubDep,
                  text: Annotated[bool, Query(description="Include the full text")] = True):
@@ -173,7 +175,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return doc if text else doc.model_copy(update={"text": ""})
 
     @app.get("/documents/{doc_id}/similar", response_model=SearchResponse, tags=["documents"],
-             dependencies=reads, responses=_responses(400, 401, 404, 422, 503))
+             dependencies=reads, openapi_extra=optional_token, responses=_responses(400, 401, 404, 422, 503))
     def similar(doc_id: DocId, params: Annotated[SimilarParams, Query()], hub: HubDep):
         """More like this: the documents nearest in meaning to this one, within the filters."""
         try:
@@ -183,13 +185,13 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=reads,
+    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(401))
     def taxonomy(request: Request):
         """Themes, policy areas and evidence types with ids, labels, descriptions and keywords."""
         return request.app.state.hub.ctx.taxonomy
 
-    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=reads,
+    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(401))
     def sources(request: Request):
         """Every source: the catalogue's (configured) and any other the registry has seen, with URL
@@ -222,7 +224,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
                       documents=stats["documents"], chunks=stats["chunks"], embedding_model=settings.embedding.model,
                       writes_enabled=auth.token is not None)
 
-    @app.get("/export", tags=["export"], dependencies=reads, responses={
+    @app.get("/export", tags=["export"], dependencies=reads, openapi_extra=optional_token, responses={
         200: {"description": "The whole result set, streamed", "content": {
             "text/csv": {}, "application/x-research-info-systems": {}, "application/x-bibtex": {},
             "application/x-ndjson": {}}}, **_responses(400, 401, 422, 503)})
@@ -244,7 +246,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return StreamingResponse(hub.export_stream(records, params.format), media_type=spec.media_type, headers={
             "Content-Disposition": f'attachment; filename="evidence-hub-export.{spec.suffix}"'})
 
-    @app.get("/gapmap", response_model=GapMap, tags=["search"], dependencies=reads,
+    @app.get("/gapmap", response_model=GapMap, tags=["search"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def gapmap(params: Annotated[GapMapParams, Query()], hub: HubDep):
         """The evidence gap map: documents per theme × policy area, for a search (``q``) or the
@@ -263,7 +265,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
     writes = [Depends(require_token)]
 
     @app.post("/ingest", response_model=Job, status_code=202, tags=["admin"], dependencies=writes,
-              responses=_responses(401, 403, 404, 409, 422))
+              responses=_responses(400, 401, 403, 404, 409, 422))
     def ingest(body: IngestRequest, hub: HubDep):
         """Start an ingestion run of catalogue sources (by name; none given: every enabled one).
         Answers at once with the job; follow it with ``GET /jobs/{id}``."""
@@ -291,7 +293,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except Busy as exc:
             raise HTTPException(409, str(exc)) from None
 
-    @app.get("/jobs/{job_id}", response_model=Job, tags=["admin"], dependencies=reads,
+    @app.get("/jobs/{job_id}", response_model=Job, tags=["admin"], dependencies=reads, openapi_extra=optional_token,
              responses=_responses(401, 404, 422))
     def job(job_id: Annotated[str, PathParam(max_length=64)], request: Request):
         """A write job's state and, when it is done, its result or error."""
