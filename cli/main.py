@@ -144,11 +144,12 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _search(settings, text: str, mode: str, filters: dict, limit: int):
+def _search(settings, text: str, mode: str, filters: dict, limit: int, **options):
     from flows.context import HubContext
     from index.query import SearchFilters, SearchQuery
 
-    query = SearchQuery(text=text, mode=mode, filters=SearchFilters(**filters), limit=limit)
+    query = SearchQuery(text=text, mode=mode, filters=SearchFilters(**filters), limit=limit,
+                        **{k: v for k, v in options.items() if v is not None})
     ctx = HubContext(settings)
     try:
         if settings.index.backend == "embedded" and not settings.index_path.exists():
@@ -167,7 +168,8 @@ def print_results(response) -> None:
     for rank, hit in enumerate(response.hits, start=1):
         meta = " · ".join(x for x in (hit.publisher, str(hit.published_date or ""), hit.doc_type) if x)
         console.print(f"[bold]{rank}. {escape(hit.title or '(untitled)')}[/bold]  [dim]{escape(meta)}[/dim]")
-        labels = [f"{l.id} {l.label}{'?' if l.uncertain else ''}" for l in hit.policy_areas + hit.themes]
+        labels = [f"{l.id} {l.label}{'?' if l.uncertain else ''}"
+                  for l in hit.policy_areas + hit.themes + hit.evidence_types]
         if labels:
             console.print(f"   [cyan]{escape('; '.join(labels))}[/cyan]")
         snippet = escape(" ".join(hit.snippet.split())).replace("&lt;mark&gt;", "[reverse]").replace(
@@ -184,12 +186,18 @@ def search(
     mode: str = typer.Option("hybrid", "--mode", help="bm25 | semantic | hybrid"),
     theme: Optional[str] = typer.Option(None, "--theme", help="Theme id, e.g. T4"),
     policy_area: Optional[str] = typer.Option(None, "--policy-area", help="Policy area id, e.g. P1"),
+    evidence_type: Optional[str] = typer.Option(None, "--evidence-type", help="Evidence type id, e.g. E3"),
+    source: Optional[str] = typer.Option(None, "--source", help="Source name"),
     publisher: Optional[str] = typer.Option(None, "--publisher"),
     doc_type: Optional[str] = typer.Option(None, "--doc-type"),
     language: Optional[str] = typer.Option(None, "--language"),
     year_from: Optional[int] = typer.Option(None, "--year-from"),
     year_to: Optional[int] = typer.Option(None, "--year-to"),
     limit: int = typer.Option(10, "--limit", min=1, max=1000),
+    sort: str = typer.Option("relevance", "--sort", help="relevance | date (newest first)"),
+    facet: list[str] = typer.Option([], "--facet", help="Count values of: theme, policy_area, evidence_type, "
+                                    "publisher, year, doc_type, language, source (repeatable)"),
+    cursor: Optional[str] = typer.Option(None, "--cursor", help="next_cursor of the previous page (--json)"),
     config: Optional[Path] = ConfigOption,
     json_out: bool = typer.Option(False, "--json", help="One JSON object with a results list"),
 ) -> None:
@@ -200,10 +208,10 @@ def search(
         err.print(f"[red]--mode must be bm25, semantic or hybrid, not {mode!r}[/red]")
         raise typer.Exit(2)
     settings = _settings(config)
-    filters = dict(theme=theme, policy_area=policy_area, publisher=publisher, doc_type=doc_type,
-                   language=language, year_from=year_from, year_to=year_to)
+    filters = dict(theme=theme, policy_area=policy_area, evidence_type=evidence_type, source=source,
+                   publisher=publisher, doc_type=doc_type, language=language, year_from=year_from, year_to=year_to)
     try:
-        response = _search(settings, query, mode, filters, limit)
+        response = _search(settings, query, mode, filters, limit, sort=sort, facets=facet or None, cursor=cursor)
     except (ValidationError, ValueError) as exc:
         err.print(f"[red]bad query:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -212,10 +220,13 @@ def search(
         raise typer.Exit(1)
     if json_out:
         results = [hit.model_dump(mode="json") for hit in response.hits]
-        print(json.dumps({"query": query, "mode": mode, "total": response.total, "results": results}, indent=2,
-                         ensure_ascii=False))
+        facets = {name: [v.model_dump() for v in values] for name, values in response.facets.items()}
+        print(json.dumps({"query": query, "mode": mode, "total": response.total, "results": results,
+                          "facets": facets, "next_cursor": response.next_cursor}, indent=2, ensure_ascii=False))
     else:
         print_results(response)
+        for name, values in response.facets.items():
+            console.print(f"[bold]{name}[/bold]: " + ", ".join(f"{escape(v.value)} ({v.count})" for v in values))
 
 
 @app.command()

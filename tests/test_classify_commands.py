@@ -87,8 +87,9 @@ def test_eval_classify_json_has_the_issue_shape_and_counts_support(hub, env):
     assert report["policy_areas"]["per_label"]["P2"]["support"] == 3
     assert report["policy_areas"]["per_label"]["P5"]["support"] == 0
     assert set(report["policy_areas"]["per_label"]["P1"]) == {"precision", "recall", "f1", "support"}
-    # The zero-shot classifier finds the obvious subjects of these documents.
-    assert report["policy_areas"]["micro_f1"] >= 0.5
+    # The zero-shot classifier finds the obvious subject of each document (the gold gives one policy
+    # area each; the classifier may add related ones, so precision is lower than recall).
+    assert report["policy_areas"]["micro_recall"] >= 0.8 and report["policy_areas"]["micro_f1"] >= 0.4
 
 
 def test_eval_classify_prints_a_table(hub, env):
@@ -162,3 +163,17 @@ def test_evidence_types_are_a_facet_of_their_own(hub, env):
     types = _labels(env, "evidence_types")
     assert all(len(ids) >= 1 for ids in types.values())  # a design, or the descriptive fallback
     assert set().union(*types.values()) <= {f"E{i}" for i in range(1, 8)}
+
+
+def test_search_filters_by_evidence_type_and_counts_facets(hub, env):
+    assert runner.invoke(app, ["reclassify", "--method", "zero_shot"]).exit_code == 0
+    result = runner.invoke(app, ["search", "partnership", "--mode", "bm25", "--evidence-type", "E7",
+                                 "--facet", "policy_area", "--facet", "evidence_type", "--json"])
+    assert result.exit_code == 0, result.output
+    response = json.loads(result.stdout)
+    assert response["results"]
+    for hit in response["results"]:
+        assert "E7" in [label["id"] for label in hit["evidence_types"]]
+    assert [v["value"] for v in response["facets"]["evidence_type"]] == ["E7"]
+    assert sum(v["count"] for v in response["facets"]["evidence_type"]) == response["total"]
+    assert response["facets"]["policy_area"] and all(v["count"] >= 1 for v in response["facets"]["policy_area"])
