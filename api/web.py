@@ -95,10 +95,10 @@ def _year_chart(values: list, state: PageState) -> dict | None:
     height, bar = 160, max(6, min(36, 220 // len(years)))
     bars = []
     for i, (year, count) in enumerate(years):
-        h = round(120 * count / top)
+        h = round(110 * count / top)
         bars.append({"year": year, "count": count, "x": 20 + i * (bar + 4), "y": 130 - h, "h": h, "w": bar,
                      "url": state.url(year_from=year, year_to=year, cursor=None, offset=None)})
-    return {"bars": bars, "width": 36 + len(years) * (bar + 4), "height": height}
+    return {"bars": bars, "width": max(240, 36 + len(years) * (bar + 4)), "height": height}
 
 
 def register_web(app: FastAPI) -> None:
