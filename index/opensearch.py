@@ -67,6 +67,13 @@ FACET_FIELDS = {"theme": "themes", "policy_area": "policy_areas", "evidence_type
                 "source": "source"}
 
 
+def _field(hit: dict, name: str, default: Any = None) -> Any:
+    """The first value of ``name`` in a hit's ``fields`` (doc values and the collapse field), so
+    that hits need no ``_source`` (a chunk's source holds its vector: slow to parse)."""
+    values = hit.get("fields", {}).get(name)
+    return values[0] if values else default
+
+
 def _key(bucket: dict) -> str:
     """A terms bucket's value as text (integer years come back as numbers)."""
     key = bucket["key"]
@@ -760,7 +767,7 @@ class OpenSearchIndex:
         if within is not None:
             clauses = [*clauses, {"terms": {"doc_id": within}}]
         body: dict[str, Any] = {
-            "size": depth, "track_total_hits": False, "_source": ["doc_id"],
+            "size": depth, "track_total_hits": False, "_source": False,  # doc_id comes back in "fields"
             "query": {"bool": {"must": [matched], "filter": clauses}},
             "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
         }
@@ -776,7 +783,7 @@ class OpenSearchIndex:
                               "order": [{"documents": "desc"}, {"_key": "asc"}]},
                     "aggs": {"documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}}
         found = self._search(self.chunks_alias, body)
-        ranking = [(h["_source"]["doc_id"], float(h["_score"])) for h in found["hits"]["hits"]]
+        ranking = [(_field(h, "doc_id"), float(h["_score"])) for h in found["hits"]["hits"]]
         aggs = found.get("aggregations", {})
         total = int(aggs["_documents"]["value"]) if count else len(ranking)
         counts = {name: {_key(b): int(b["documents"]["value"]) for b in aggs[f"facet_{name}"]["buckets"]}
@@ -790,7 +797,7 @@ class OpenSearchIndex:
         if matched is None or not doc_ids:
             return {}
         body = {
-            "size": len(doc_ids), "track_total_hits": False, "_source": ["doc_id", "page"],
+            "size": len(doc_ids), "track_total_hits": False, "_source": False, "docvalue_fields": ["page"],
             "query": {"bool": {"must": [matched], "filter": [{"terms": {"doc_id": doc_ids}}]}},
             "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
             "highlight": {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "fields": {"body": {
@@ -803,7 +810,7 @@ class OpenSearchIndex:
             snippet = " … ".join(hit.get("highlight", {}).get("body", []))
             if has_phrase:  # the highlighter marks a phrase word by word: mark it as one run
                 snippet = _MARK_RUN.sub(r"\1", snippet)
-            out[hit["_source"]["doc_id"]] = (hit["_source"].get("page"), snippet)
+            out[_field(hit, "doc_id")] = (_field(hit, "page"), snippet)
         return out
 
     def _semantic(self, vector: np.ndarray, filters: SearchFilters, exclude: str | None = None
@@ -817,11 +824,11 @@ class OpenSearchIndex:
         if clauses or exclude is not None:
             knn["filter"] = {"bool": {"filter": clauses,
                                       "must_not": [{"term": {"doc_id": exclude}}] if exclude is not None else []}}
-        body = {"size": CANDIDATES, "track_total_hits": False, "_source": ["doc_id", "ordinal"],
+        body = {"size": CANDIDATES, "track_total_hits": False, "_source": False, "docvalue_fields": ["ordinal"],
                 "query": {"knn": {"vector": knn}}, "collapse": {"field": "doc_id"},
                 "sort": [{"_score": "desc"}, {"doc_id": "asc"}]}
         # lucene cosinesimil scores are (1 + cos) / 2; report the cosine like the embedded backend
-        return [(h["_source"]["doc_id"], 2.0 * float(h["_score"]) - 1.0, h["_id"], h["_source"].get("ordinal", 0))
+        return [(_field(h, "doc_id"), 2.0 * float(h["_score"]) - 1.0, h["_id"], _field(h, "ordinal", 0))
                 for h in self._search(self.chunks_alias, body)["hits"]["hits"]]
 
     def _check_vector(self, mode: str, vector: np.ndarray | None) -> None:
@@ -933,15 +940,17 @@ class OpenSearchIndex:
         return {name: {_key(b): int(b["doc_count"]) for b in aggs[name]["buckets"]} for name in query.facets}
 
     def _dates(self, doc_ids: list[str]) -> dict[str, date | None]:
-        """The published date of each of ``doc_ids`` (None when it has none)."""
-        out: dict[str, date | None] = {}
+        """The published date of each of ``doc_ids`` (None when it has none), read from doc values
+        (the documents' ``_source`` holds their whole text: never parsed here)."""
+        out: dict[str, date | None] = {d: None for d in doc_ids}
         for start in range(0, len(doc_ids), PAGE_SIZE):
-            found = self._client.mget(index=self.documents_alias, body={"ids": doc_ids[start:start + PAGE_SIZE]},
-                                      _source_includes="published_date")
-            for d in found["docs"]:
-                if d.get("found"):
-                    value = d["_source"].get("published_date")
-                    out[d["_id"]] = date.fromisoformat(value) if value else None
+            group = doc_ids[start:start + PAGE_SIZE]
+            body = {"size": len(group), "track_total_hits": False, "_source": False,
+                    "query": {"ids": {"values": group}},
+                    "docvalue_fields": [{"field": "published_date", "format": "strict_date"}]}
+            for hit in self._search(self.documents_alias, body)["hits"]["hits"]:
+                value = _field(hit, "published_date")
+                out[hit["_id"]] = date.fromisoformat(value) if value else None
         return out
 
     def _chunks_by_id(self, wanted: list[tuple[str, int]]) -> dict[str, dict]:
