@@ -33,8 +33,6 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/evidence-hub demo
 
-# Starts a single-node OpenSearch on 127.0.0.1:$(OPENSEARCH_TEST_PORT) for the contract tests and
-# stops it afterwards, whatever the tests' outcome.
 # The browser tests drive Debian's Chromium (Playwright with the system browser, nothing downloaded):
 # installed here when missing and running as root; otherwise the browser tests skip with the reason
 # (and fail under CI=true).
@@ -45,6 +43,8 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo ">> no chromium and not root: the browser tests will be skipped (apt-get install chromium)"; fi; }
 
+# Starts a single-node OpenSearch on 127.0.0.1:$(OPENSEARCH_TEST_PORT) for the contract tests and
+# stops it afterwards, whatever the tests' outcome.
 test: install browser
 	@$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start
 	@trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
