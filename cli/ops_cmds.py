@@ -65,29 +65,29 @@ def status(
         print(json.dumps({"registry": str(settings.registry_path),
                           "sources": [s.model_dump(mode="json") for s in found]}, indent=2))
         return
-    from rich.table import Table
-
-    table = Table(title="Sources")
-    for column in ("source", "last run", "state", "indexed", "unchanged", "failed", "errors now", "back-off",
-                   "fresh (median/p90)", "next crawl"):
-        table.add_column(column, justify="right" if column in ("indexed", "unchanged", "failed", "errors now")
-                         else "left")
     for s in found:
         backoff = sum(h.get("backoff_s", 0.0) for h in s.hosts.values())
         paused = [h["paused_until"] for h in s.hosts.values() if h.get("paused_until")]
-        back = (f"{backoff:.0f}s" + (f" until {max(paused)[11:19]}" if paused else "")) if backoff else "-"
+        back = (f"{backoff:.0f}s" + (f", paused until {max(paused)[11:19]}" if paused else "")) if backoff else "none"
         fresh = s.freshness
-        fresh_text = (f"{_duration(fresh.since_first_seen_median_s)} / {_duration(fresh.since_first_seen_p90_s)}"
-                      if fresh.documents else "-")
+        fresh_text = (f"median {_duration(fresh.since_first_seen_median_s)}, p90 "
+                      f"{_duration(fresh.since_first_seen_p90_s)} over {fresh.documents} docs" if fresh.documents
+                      else "-")
         cadence = s.recrawl
-        nxt = "-" if cadence is None else (
-            ("now" if cadence.next_due is None else cadence.next_due.strftime("%Y-%m-%d %H:%M"))
+        nxt = "unscheduled" if cadence is None else (
+            ("now" if cadence.next_due is None else cadence.next_due.strftime("%Y-%m-%d %H:%M UTC"))
             + f" (every {_duration(cadence.interval_s)}{', adaptive' if cadence.adaptive else ''})")
-        last = s.last_run_started.strftime("%Y-%m-%d %H:%M") if s.last_run_started else "-"
-        table.add_row(escape(s.name), last, s.state, str(s.last_run.get("indexed", 0)),
-                      str(s.last_run.get("unchanged", 0)), str(s.last_run.get("failed", 0)),
-                      str(len(s.errors)), back, fresh_text, nxt)
-    console.print(table)
+        last = s.last_run_started.strftime("%Y-%m-%d %H:%M UTC") if s.last_run_started else "never"
+        counts = " · ".join(f"{name.replace('_', ' ')} {s.last_run.get(name, 0)}"
+                            for name in ("discovered", "indexed", "unchanged", "duplicates", "failed"))
+        colour = {"completed": "green", "running": "yellow"}.get(s.state, "red")
+        console.print(f"[bold]{escape(s.name)}[/bold]  [{colour}]{s.state}[/{colour}]  last run {last}"
+                      + ("" if s.configured else "  [dim](not in the catalogue)[/dim]"))
+        if s.last_run:
+            console.print(f"  last run: {counts}")
+        console.print(f"  documents: {s.documents.get('indexed', 0)} indexed, {len(s.errors)} failed now · "
+                      f"back-off: {back}")
+        console.print(f"  freshness (first seen -> indexed): {fresh_text} · next crawl: {nxt}")
     for s in found:
         for error in s.errors[:10]:
             console.print(f"[red]✗[/red] {escape(s.name)} {escape(error['url'])} "

@@ -102,6 +102,8 @@ def test_run_records_status_retry_failed_and_task_retry(hub, site):
     assert fresh["documents"] == 3 and fresh["dated_documents"] == 3
     assert fresh["since_published_median_s"] > fresh["since_first_seen_median_s"] >= 0
     assert row["recrawl"]["interval_s"] == 6 * 3600 and row["recrawl"]["adaptive"] is False
+    text = _cli("status", "--config", str(config))
+    assert "completed" in text and "/gone.html" in text and "HTTP 404" in text
 
     # The same counts and failures were published as Prefect artifacts of the flow run.
     from prefect.client.orchestration import get_client
