@@ -127,7 +127,8 @@ def recrawl(source: Source, runs: list[SourceRun]) -> Recrawl | None:
     does per page: start at the configured interval (clamped to the bounds); after each finished
     run that indexed new or changed documents shrink it by ``dec_rate``, after each that brought
     nothing new grow it by ``inc_rate``; keep it within ``[min_interval, max_interval]``.
-    Without ``schedule.adaptive`` the interval is the configured one."""
+    Without ``schedule.adaptive`` the interval is the configured one (for cron, the gap between
+    its next two runs) and the next crawl is the schedule's next run."""
     base = base_interval(source)
     if base is None:
         return None
@@ -136,8 +137,11 @@ def recrawl(source: Source, runs: list[SourceRun]) -> Recrawl | None:
     adaptive = source.schedule.adaptive
     if adaptive is None:
         last = finished[-1].started_at if finished else None
-        return Recrawl(adaptive=False, interval_s=base.total_seconds(), runs_considered=len(finished),
-                       next_due=last + base if last else None)
+        if source.schedule.cron:  # the cron expression says when, whatever happened before
+            due = next_runs(source, 1)[0]
+        else:
+            due = last + base if last else None
+        return Recrawl(adaptive=False, interval_s=base.total_seconds(), runs_considered=len(finished), next_due=due)
     low, high = adaptive.min_interval.total_seconds(), adaptive.max_interval.total_seconds()
     interval = min(max(base.total_seconds(), low), high)
     for run in finished:
