@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import AuthConfig, read_access, require_token
 from api.hub import Busy, GapMap, Hub, Job
 from api.params import ExportParams, GapMapParams, SearchParams, SimilarParams
+from api.saved import SavedSearch, SavedSearchIn
 from api.schemas import Deleted, ErrorBody, ErrorItem, Health, IngestRequest, SourceInfo
 from api.sources_status import SourceState, read_source_states
 from config.settings import Settings
@@ -310,6 +311,56 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         if not hub.delete(doc_id):
             raise HTTPException(404, f"no document {doc_id!r} in the index")
         return Deleted(deleted=doc_id)
+
+    # -- saved searches -------------------------------------------------------------------------
+    @app.post("/saved-searches", response_model=SavedSearch, status_code=201, tags=["saved searches"],
+              dependencies=writes, responses=_responses(400, 401, 403, 422))
+    def save_search(body: SavedSearchIn, hub: HubDep):
+        """Save a search (parameters as for ``GET /export``: ``q`` optional, mode, sort, filters); its
+        Atom feed lists the matching documents, most recently indexed first."""
+        try:
+            ExportParams(**body.params)
+        except ValidationError as exc:
+            return validation_error(exc, ("body", "params"))
+        return hub.saved.add(body)
+
+    @app.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"], dependencies=reads,
+             openapi_extra=optional_token, responses=_responses(401))
+    def saved_searches(hub: HubDep):
+        """Every saved search."""
+        return hub.saved.all()
+
+    @app.get("/saved-searches/{saved_id}/feed", tags=["saved searches"], dependencies=reads,
+             openapi_extra=optional_token, responses={
+                 200: {"description": "Atom feed", "content": {"application/atom+xml": {}}},
+                 **_responses(400, 401, 404, 422, 503)})
+    def saved_search_feed(saved_id: Annotated[str, PathParam(max_length=64)], request: Request, hub: HubDep):
+        """The Atom feed of a saved search: matching documents, most recently indexed first (50)."""
+        from fastapi.responses import Response
+
+        from api.saved import atom_feed
+
+        saved = hub.saved.get(saved_id)
+        if saved is None:
+            raise HTTPException(404, f"no saved search {saved_id!r}")
+        try:
+            params = ExportParams(**saved.params)
+        except ValidationError as exc:  # saved under an older query model
+            return validation_error(exc, ("saved", "params"))
+        try:
+            docs = hub.feed_documents(params.to_query() if params.q is not None else None, params.filters())
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        body = atom_feed(saved, docs, str(request.base_url).rstrip("/"))
+        return Response(body, media_type="application/atom+xml")
+
+    @app.delete("/saved-searches/{saved_id}", response_model=Deleted, tags=["saved searches"],
+                dependencies=writes, responses=_responses(401, 403, 404, 422))
+    def delete_saved_search(saved_id: Annotated[str, PathParam(max_length=64)], hub: HubDep):
+        """Remove a saved search."""
+        if not hub.saved.delete(saved_id):
+            raise HTTPException(404, f"no saved search {saved_id!r}")
+        return Deleted(deleted=saved_id)
 
     from api.web import register_web
 

@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from api.catalogue import Catalogue
 from api.export import FORMATS, ExportRecord
+from api.saved import FEED_SIZE, SavedSearches
 from config.settings import Settings
 from core.models import utcnow
 from flows.context import HubContext
@@ -67,9 +69,24 @@ class Hub:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-write")
 
     def close(self) -> None:
-        """Wait for a running write job, then close the index, registry and pools."""
+        """Wait for a running write job, then close the index, registry, pools and saved searches."""
         self._writer.shutdown(wait=True, cancel_futures=True)
+        if "saved" in self.__dict__:
+            self.saved.close()
         self.ctx.close()
+
+    @cached_property
+    def saved(self) -> SavedSearches:
+        """The saved searches of the data directory (``<home>/saved_searches.sqlite``)."""
+        return SavedSearches(self.settings.home / "saved_searches.sqlite")
+
+    def feed_documents(self, query: SearchQuery | None, filters: SearchFilters, size: int = FEED_SIZE,
+                       depth: int = 1000) -> list:
+        """The ``size`` most recently indexed documents among the first ``depth`` that match a
+        search (or the filtered index), newest indexed first."""
+        ids = [r.id for r in self.export_records(query, filters, depth)]
+        docs = [d for d in (self.ctx.index.get(i) for i in ids) if d is not None]
+        return sorted(docs, key=lambda d: (d.indexed_at, d.id), reverse=True)[:size]
 
     # -- reads --------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResponse:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import bibtexparser
+import feedparser
 import httpx
 import pytest
 import rispy
@@ -458,6 +459,15 @@ def writable(home, tmp_path):
 
 def test_ingest_delete_and_refill_through_the_api(writable, doc_count):
     http, pages = writable
+    saved = http.post("/saved-searches", json={"name": "Partnership, keywords", "params": {"q": "partnership",
+                                                                                            "mode": "bm25"}})
+    assert saved.status_code == 201, saved.text
+    feed_path = saved.json()["feed"]
+    before = feedparser.parse(http.get(feed_path).content)
+    assert before.feed.title == "Evidence Hub: Partnership, keywords"
+    total = http.get("/search", params={"q": "partnership", "mode": "bm25"}).json()["total"]
+    assert len(before.entries) == total > 3
+    assert http.post("/saved-searches", json={"name": "x", "params": {"mode": "fuzzy"}}).status_code == 422
     assert http.post("/ingest", json={"sources": ["nope"]}).status_code == 404
     assert http.post("/ingest", json={"sources": ["two-pages"], "colour": 1}).status_code == 422
     job = http.post("/ingest", json={"sources": ["two-pages"]})
@@ -468,6 +478,13 @@ def test_ingest_delete_and_refill_through_the_api(writable, doc_count):
     assert http.get("/health").json()["documents"] == doc_count + 2
     new_id = document_id(pages[0])
     assert http.get(f"/documents/{new_id}").json()["title"] == NEW_PAGES[0][1]
+    after = feedparser.parse(http.get(feed_path).content)  # the new pages mention partnership: newest first
+    assert len(after.entries) == total + 2
+    assert {e.title for e in after.entries[:2]} == {title for _, title in NEW_PAGES}
+    assert {next(l.href for l in e.links if l.rel == "alternate") for e in after.entries[:2]} == set(pages)
+    assert [e.id for e in after.entries[2:]] == [e.id for e in before.entries]
+    assert http.delete(saved.json()["id"].join(["/saved-searches/", ""])).status_code == 200
+    assert http.get(feed_path).status_code == 404
 
     deleted = http.delete(f"/documents/{new_id}")
     assert deleted.status_code == 200 and deleted.json() == {"deleted": new_id}
