@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        """Open the hub at start-up, close it at shutdown."""
         hub = Hub(settings)
         app.state.hub = hub
         try:

@@ -52,6 +52,7 @@ def run(requests: int, concurrency: int) -> None:
                     client.get("/search", params={"q": query, "mode": mode})
 
                 def one(i: int) -> float:
+                    """One timed request."""
                     start = time.perf_counter()
                     response = client.get("/search", params={"q": QUERIES[i % len(QUERIES)], "mode": mode,
                                                              "facets": "theme,policy_area,year"})

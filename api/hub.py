@@ -107,6 +107,7 @@ class Hub:
         vector = self.ctx.embedder.encode([query.text])[0] if query.mode != "bm25" else None
 
         def walk() -> Iterator[ExportRecord]:
+            """The records, page by page."""
             response, sent = first, 0
             while True:
                 for hit in response.hits:
@@ -202,6 +203,7 @@ class Hub:
         from flows.ingest import run_ingest
 
         def work() -> dict[str, Any]:
+            """The job's work; its result is kept on the job."""
             return run_ingest(sources, self.settings).model_dump(mode="json")
 
         return self.submit("ingest", {"sources": [s.name for s in sources]}, work)
@@ -213,6 +215,7 @@ class Hub:
         from classify.relabel import reclassify_index
 
         def work() -> dict[str, Any]:
+            """The job's work; its result is kept on the job."""
             return asdict(reclassify_index(self.ctx.index, self.ctx.classifier, self.ctx.embedder))
 
         return self.submit("reclassify", {}, work)

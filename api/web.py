@@ -77,6 +77,7 @@ def _label_namer(hub: Hub):
     taxonomy = hub.ctx.taxonomy
 
     def name(facet: str, value: str) -> str:
+        """A facet value as people read it."""
         if facet in ("theme", "policy_area", "evidence_type"):
             return f"{value} {taxonomy.label_name(value)}"
         if facet == "doc_type":
