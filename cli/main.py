@@ -353,6 +353,7 @@ def demo(
     print(f'  {exe} search "family hubs" --mode hybrid')
     print(f'  {exe} search "co-production lived experience" --policy-area P2 --json')
     print(f"  (data directory: {settings.home}; set EVIDENCE_HUB_HOME to use another)")
+    print(f"  {exe} serve        # the web page and the API on http://127.0.0.1:8000/")
 
 
 if __name__ == "__main__":  # pragma: no cover
