@@ -22,6 +22,7 @@ from pdfminer.utils import decode_text
 
 from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
+from extractors.dates import first_pages_date
 from extractors.doctype import guess_doc_type
 from extractors.text import cid_ratio, detect_language, normalise_text, strip_running_lines, text_quality
 
@@ -224,6 +225,23 @@ def iter_layout_pages(document: PDFDocument, laparams: LAParams | None = None):
         yield device.get_result()
 
 
+def choose_pdf_date(info_date: date | None, first_pages: list[str]) -> tuple[date | None, str, float]:
+    """The publication date: one printed on the first pages (after a "published" cue, or a
+    cover/letter date line) beats the Info dictionary's creation date, which is when the file
+    was made (often days before publication); a month-only printed date ("May 2025") is
+    kept unless the creation date falls in that month. Returns (date, source, confidence)."""
+    printed, source, precision = first_pages_date(first_pages)
+    if printed and precision == "day":
+        return printed, source, 0.85 if source == "pdf_text_published_cue" else 0.75
+    if printed and precision == "month":
+        if info_date and (info_date.year, info_date.month) == (printed.year, printed.month):
+            return info_date, "pdf_info_creation_date", 0.6
+        return printed, source, 0.6
+    if info_date:
+        return info_date, "pdf_info_creation_date", 0.5
+    return None, "", 0.0
+
+
 def _page_text(page: LTPage) -> str:
     return "".join(box.get_text() for box in page if isinstance(box, LTTextContainer))
 
@@ -318,9 +336,11 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         if author and not is_junk_title(author + " x") else []
     if authors:
         provenance["authors"] = FieldProvenance(source="pdf_info", confidence=0.5)
-    published = pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate")))
+    published, date_source, date_confidence = choose_pdf_date(
+        pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate"))),
+        [p.text for p in pages[:3]])
     if published:
-        provenance["published_date"] = FieldProvenance(source="pdf_info_creation_date", confidence=0.5)
+        provenance["published_date"] = FieldProvenance(source=date_source, confidence=date_confidence)
     text = "\n\n".join(p.text for p in pages)
     language, confidence = detect_language(text)
     if language:
