@@ -60,6 +60,7 @@ opensearch-stop:
 
 bench: install
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_extract.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -276,8 +276,8 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     recovered = False
     try:
         for page in iter_layout_pages(document):
-            if first_page is None:
-                first_page = page
+            if first_page is None or (len(raw_pages) < 2 and not _lines(first_page)):
+                first_page = page  # a cover that is only an image: the title is on the next page
             if len(raw_pages) < 4:
                 sizes.extend(line.size for line in _lines(page))
             raw_pages.append(_page_text(page))
