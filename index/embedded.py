@@ -29,7 +29,7 @@ import numpy as np
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, RESULT_WINDOW, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    CANDIDATES, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, paginate, query_terms, retrieval_depth,
     sort_by_date, title_key, to_fts5_query,
 )
@@ -358,15 +358,25 @@ class EmbeddedIndex:
                 first = np.zeros(len(snap.names), bool)
                 first[[snap.doc_pos[d] for d in exact]] = True
                 docs, scores, chunks = self._bm25(snap, query, allowed, first)
+                # the relevance order of exact_title_first: matching exact-title documents (by
+                # score), the other exact-title ones (by id, with the top score), then the rest
+                leading = int(first[docs].sum())
+                others = np.array(sorted(snap.doc_pos[d] for d in exact if d not in set(snap.names[docs[:leading]])),
+                                  np.int64)
+                top_score = float(scores.max()) if len(scores) else 0.0
+                docs = np.concatenate([docs[:leading], others, docs[leading:]])
+                scores = np.concatenate([scores[:leading], np.full(len(others), top_score), scores[leading:]])
+                chunks = np.concatenate([chunks[:leading], np.full(len(others), -1, np.int64), chunks[leading:]])
                 members = np.zeros(len(snap.names), bool)
                 members[docs] = True
-                members |= first
-                total = int(members.sum())
-                depth = max(retrieval_depth(query, position), len(exact))
-                top = [(snap.names[d], float(s), int(c)) for d, s, c in
-                       zip(docs[:depth].tolist(), scores[:depth].tolist(), chunks[:depth].tolist())]
-                bm25 = {d: (s, c) for d, s, c in top}
-                ranked = exact_title_first([(d, s) for d, s, _ in top], exact)
+                total = len(docs)
+                if query.sort == "date":  # the whole result set by date, ties in relevance order (stable)
+                    order = np.lexsort((np.arange(len(docs)), -snap.day[docs], snap.day[docs] < 0))
+                    docs, scores, chunks = docs[order], scores[order], chunks[order]
+                depth = retrieval_depth(query, position)
+                ranked = [(snap.names[d], s) for d, s in zip(docs[:depth].tolist(), scores[:depth].tolist())]
+                bm25 = {snap.names[d]: (s, c) for d, s, c in
+                        zip(docs[:depth].tolist(), scores[:depth].tolist(), chunks[:depth].tolist()) if c >= 0}
             else:
                 ranking: list[tuple[str, float]] = []
                 if query.mode == "hybrid":
@@ -382,8 +392,8 @@ class EmbeddedIndex:
                 members = np.zeros(len(snap.names), bool)
                 members[[snap.doc_pos[d] for d, _ in ranked]] = True
                 total = len(ranked)
-            if query.sort == "date":
-                ranked = sort_by_date(ranked[:RESULT_WINDOW], snap.dates([d for d, _ in ranked[:RESULT_WINDOW]]))
+            if query.sort == "date" and query.mode != "bm25":
+                ranked = sort_by_date(ranked, snap.dates([d for d, _ in ranked]))
             window, next_cursor = paginate(query, ranked, position, last_id)
             facets = {name: facet_values(snap.facet_counts(name, members), query.facet_size) for name in query.facets}
             snippets = self._snippets(query.text, [bm25[d][1] for d, _ in window if d in bm25])

@@ -47,7 +47,7 @@ from opensearchpy.helpers import expand_action, scan
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, RESULT_WINDOW, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    CANDIDATES, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, merge_by_score, paginate, parse_query,
     query_terms, retrieval_depth, sort_by_date, title_key,
 )
@@ -136,6 +136,7 @@ def chunks_mapping(dimension: int) -> dict:
                 },
                 "source": _KEYWORD,
                 "publisher": _KEYWORD,
+                "published_date": {"type": "date", "format": "strict_date"},
                 "year": {"type": "integer"},
                 "language": _KEYWORD,
                 "doc_type": _KEYWORD,
@@ -521,6 +522,7 @@ class OpenSearchIndex:
     def _shared_fields(doc: IndexedDocument) -> dict:
         return {
             "source": doc.source, "publisher": doc.publisher,
+            "published_date": doc.published_date.isoformat() if doc.published_date else None,
             "year": doc.published_date.year if doc.published_date else None,
             "language": doc.language, "doc_type": doc.doc_type,
             "themes": [label.id for label in doc.themes],
@@ -752,17 +754,20 @@ class OpenSearchIndex:
             raise ValueError(f"the search was refused: {exc.error}: {exc.info}") from None
 
     def _bm25(self, query: SearchQuery, depth: int, *, within: list[str] | None = None, count: bool = False,
-              exact: set[str] = frozenset(), facets: list[str] = ()) -> tuple[list[tuple[str, float]], int, dict]:
+              exact: set[str] = frozenset(), facets: list[str] = (), by_date: bool = False
+              ) -> tuple[list[tuple[str, float]], int, dict, dict[str, date | None]]:
         """The BM25 document ranking: ``[(doc_id, score)]`` of the best chunk per document (collapse
         on ``doc_id``), score descending then id, at most ``depth`` long; only documents of
-        ``within`` when given. With ``count`` also the number of documents in the BM25 result set
+        ``within`` when given. ``by_date``: ordered by ``published_date`` (newest first, none
+        last), then score, then id, without the ``exact`` documents (the caller places them), and
+        each document's date. With ``count`` also the number of documents in the BM25 result set
         (documents matching the text, plus ``exact`` ones; a ``cardinality`` aggregation, exact
         up to 40,000 documents) and the facet aggregations of ``facets`` over that set (terms on
         the chunks' copies of the document fields, each bucket counting distinct documents).
         No highlighting here: only the page's hits get snippets (:meth:`_snippets`)."""
         matched = text_query(query.text)
         if matched is None:
-            return [], 0, {}
+            return [], 0, {}, {}
         clauses = filter_clauses(query.filters)
         if within is not None:
             clauses = [*clauses, {"terms": {"doc_id": within}}]
@@ -771,11 +776,17 @@ class OpenSearchIndex:
             "query": {"bool": {"must": [matched], "filter": clauses}},
             "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
         }
+        if by_date:  # a document's chunks share its date: the collapse keeps its best chunk
+            body["sort"] = [{"published_date": {"order": "desc", "missing": "_last"}}, *body["sort"]]
+            body["track_scores"] = True
+            body["docvalue_fields"] = [{"field": "published_date", "format": "strict_date"}]
+            if exact:
+                body["post_filter"] = {"bool": {"must_not": [{"terms": {"doc_id": sorted(exact)}}]}}
         if count:
             if exact:  # the aggregations see the exact-title documents too; the hits only text matches
                 body["query"] = {"bool": {"filter": clauses, "minimum_should_match": 1, "should": [
                     matched, {"constant_score": {"filter": {"terms": {"doc_id": sorted(exact)}}, "boost": 0.0}}]}}
-                body["post_filter"] = {"bool": {"filter": [matched]}}
+                body["post_filter"] = {"bool": {"filter": [matched], **body.get("post_filter", {}).get("bool", {})}}
             body["aggs"] = {"_documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}
             for name in facets:
                 body["aggs"][f"facet_{name}"] = {
@@ -784,11 +795,16 @@ class OpenSearchIndex:
                     "aggs": {"documents": {"cardinality": {"field": "doc_id", "precision_threshold": 40000}}}}
         found = self._search(self.chunks_alias, body)
         ranking = [(_field(h, "doc_id"), float(h["_score"])) for h in found["hits"]["hits"]]
+        dates = {}
+        if by_date:
+            for hit in found["hits"]["hits"]:
+                value = _field(hit, "published_date")
+                dates[_field(hit, "doc_id")] = date.fromisoformat(value) if value else None
         aggs = found.get("aggregations", {})
         total = int(aggs["_documents"]["value"]) if count else len(ranking)
         counts = {name: {_key(b): int(b["documents"]["value"]) for b in aggs[f"facet_{name}"]["buckets"]}
                   for name in facets} if count else {}
-        return ranking, total, counts
+        return ranking, total, counts, dates
 
     def _snippets(self, query: SearchQuery, doc_ids: list[str]) -> dict[str, tuple[int | None, str]]:
         """``doc_id -> (page, <mark> snippet)`` of each document's best BM25 chunk, for the hits of
@@ -853,9 +869,24 @@ class OpenSearchIndex:
         semantic: list[tuple[str, float, str, int]] = []
         bm25_ids: set[str] = set()
         facet_counts: dict[str, dict[str, int]] = {}
-        if query.mode == "bm25":
+        if query.mode == "bm25" and query.sort == "date":
+            ranking, total, facet_counts, dates = self._bm25(query, retrieval_depth(query, position), count=True,
+                                                             exact=exact, facets=query.facets, by_date=True)
+            ranked, bm25_ids = ranking, {d for d, _ in ranking}
+            if exact:  # the exact-title documents: before the others of their date, in relevance order
+                scored = merge_by_score(self._bm25(query, len(exact), within=sorted(exact))[0])
+                top = max([s for _, s in ranking + scored], default=0.0)
+                leading = scored + [(d, top) for d in sorted(exact - {d for d, _ in scored})]
+                dates.update(self._dates(sorted(exact)))
+                entries = [(d, s, 0, i) for i, (d, s) in enumerate(leading)] + \
+                          [(d, s, 1, i) for i, (d, s) in enumerate(ranking)]
+                entries.sort(key=lambda e: (dates.get(e[0]) is None,
+                                            -(dates[e[0]].toordinal() if dates.get(e[0]) else 0), e[2], e[3]))
+                ranked = [(d, s) for d, s, *_ in entries]
+                bm25_ids |= {d for d, _ in scored}
+        elif query.mode == "bm25":
             depth = max(retrieval_depth(query, position), len(exact))
-            ranking, total, facet_counts = self._bm25(query, depth, count=True, exact=exact, facets=query.facets)
+            ranking, total, facet_counts, _ = self._bm25(query, depth, count=True, exact=exact, facets=query.facets)
             missing = sorted(exact - {d for d, _ in ranking})
             if missing and len(ranking) >= depth:  # exact-title documents beyond the depth: their scores
                 ranking = merge_by_score(ranking, self._bm25(query, len(missing), within=missing)[0])
@@ -873,8 +904,8 @@ class OpenSearchIndex:
             total = len(ranked)
             if query.facets:
                 facet_counts = self._document_facets(query, [d for d, _ in ranked])
-        if query.sort == "date":
-            ranked = sort_by_date(ranked[:RESULT_WINDOW], self._dates([d for d, _ in ranked[:RESULT_WINDOW]]))
+        if query.sort == "date" and query.mode != "bm25":
+            ranked = sort_by_date(ranked, self._dates([d for d, _ in ranked]))
         window, next_cursor = paginate(query, ranked, position, last_id)
         facets = {name: facet_values(facet_counts.get(name, {}), query.facet_size) for name in query.facets}
         docs = self._get_many([d for d, _ in window])

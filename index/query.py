@@ -11,9 +11,10 @@ orders) are defined the same way for every backend:
 * ``hybrid``: the union of the BM25 candidates (the :data:`CANDIDATES` best BM25 documents), the
   semantic candidates and the exact-title documents, ranked by reciprocal rank fusion.
 
-Pages (``offset``/``limit`` or ``cursor``) reach at most the first :data:`RESULT_WINDOW` documents
-of a ranking; ``sort="date"`` orders the first :data:`RESULT_WINDOW` documents of the relevance
-ranking by date (``total`` and facets still count the whole result set).
+``sort="date"`` orders the whole result set: newest ``published_date`` first, documents without a
+date last, documents of the same date in relevance order. Pages (``offset``/``limit`` or
+``cursor``) reach at most the first :data:`RESULT_WINDOW` documents of an order (``total`` and
+the facets still count the whole result set).
 """
 
 from __future__ import annotations
@@ -217,10 +218,8 @@ def paginate(query: SearchQuery, ranked: list[tuple[str, float]], position: int,
 
 
 def retrieval_depth(query: SearchQuery, position: int) -> int:
-    """How many documents of a deep (BM25) ranking a page needs: one past the page for the next
-    cursor; the whole window for ``sort="date"``. Never above :data:`RESULT_WINDOW`."""
-    if query.sort == "date":
-        return RESULT_WINDOW
+    """How many documents of a deep (BM25) order a page starting at ``position`` needs: one past
+    the page, for the next cursor. Never above :data:`RESULT_WINDOW`."""
     return min(RESULT_WINDOW, position + query.limit + 1)
 
 

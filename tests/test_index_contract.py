@@ -413,6 +413,17 @@ def test_small_date_sort(small, small_embed, mode):
     # scores stay relevance scores
     scores = {h.id: h.score for h in _search(small, small_embed, "partnership", mode, limit=50).hits}
     assert all(h.score == scores[h.id] for h in response.hits)
+    # the date order covers the whole result set: the exact-title document (first by relevance) has
+    # no date, so it comes last; paging by cursor gives the same order
+    title = "Housing partnership boards"
+    assert _search(small, small_embed, title, mode, limit=1).hits[0].id == "s4"
+    dated = [h.id for h in _search(small, small_embed, title, mode, limit=50, sort="date").hits]
+    assert dated[-1] == "s4" and _walk(small, small_embed, title, mode, 2, sort="date")[0] == dated
+    by_relevance = [h.id for h in _search(small, small_embed, title, mode, limit=50).hits]
+    start = dated.index(min("s1", "s5", key=by_relevance.index))
+    assert dated[start:start + 2] == sorted(["s1", "s5"], key=by_relevance.index)
+    if mode == "bm25":
+        assert dated == [*sorted(["s1", "s5"], key=by_relevance.index), "s7", "s2", "s4"]
 
 
 @pytest.mark.parametrize("sort", ["relevance", "date"])
@@ -495,3 +506,13 @@ def test_small_exact_title_and_hits_carry_labels(small, small_embed):
     assert [label.id for label in hit.evidence_types] == ["E1", "E2"] and "<mark>partnership</mark>" in hit.snippet
     assert isinstance(_search(small, small_embed, "partnership", "bm25", facets=["year"]).facets["year"][0],
                       FacetValue)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_small_query_without_terms(small, small_embed, sort):
+    # nothing is left of the text for BM25: no hits, no counts (semantic still ranks the vector)
+    response = _search(small, small_embed, "AND ---", "bm25", sort=sort, facets=["year", "evidence_type"])
+    assert (response.total, response.hits, response.next_cursor) == (0, [], None)
+    assert response.facets == {"year": [], "evidence_type": []}
+    hybrid = _search(small, small_embed, "AND ---", "hybrid", sort=sort, limit=50)
+    assert hybrid.total == 8 and len(hybrid.hits) == 8
