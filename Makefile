@@ -61,6 +61,11 @@ opensearch-stop:
 bench: install
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_extract.py
+	$(PY) benchmarks/bench_fetch.py
+	$(PY) benchmarks/bench_flow.py
+	@$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start
+	@trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
+	  $(PY) benchmarks/bench_index.py --sizes 10000 100000 --opensearch-url http://127.0.0.1:$(OPENSEARCH_TEST_PORT)
 
 clean-venv:
 	rm -rf $(VENV)
