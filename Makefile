@@ -18,7 +18,7 @@ OPENSEARCH := scripts/opensearch/opensearch.sh
 OPENSEARCH_TEST_PORT ?= 9250
 OPENSEARCH_TEST_ENV := OPENSEARCH_PORT=$(OPENSEARCH_TEST_PORT) OPENSEARCH_RUN_DIR=$(EVIDENCE_HUB_CACHE)/opensearch/test-run
 
-.PHONY: install browser demo test bench opensearch opensearch-stop clean-venv
+.PHONY: install browser system-packages demo test bench opensearch opensearch-stop clean-venv
 
 install: $(STAMP)
 
@@ -36,12 +36,20 @@ demo: install
 # The browser tests drive Debian's Chromium (Playwright with the system browser, nothing downloaded):
 # installed here when missing and running as root; otherwise the browser tests skip with the reason
 # (and fail under CI=true).
-browser:
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo ">> installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo ">> no chromium and not root: the browser tests will be skipped (apt-get install chromium)"; fi; }
+# System packages some tests need: Debian's chromium (the web page in a real browser) and tesseract-ocr
+# (OCR of image-only PDFs). Installed when missing and running as root with apt-get; otherwise those
+# tests skip with the reason (and fail under CI=true).
+browser: system-packages
+system-packages:
+	@missing=""; \
+	  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing="$$missing chromium"; \
+	  command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo ">> installing Debian packages:$$missing"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else echo ">> missing$$missing and not root: the tests that need them will be skipped (apt-get install$$missing)"; fi; \
+	  fi
 
 # Starts a single-node OpenSearch on 127.0.0.1:$(OPENSEARCH_TEST_PORT) for the contract tests and
 # stops it afterwards, whatever the tests' outcome.

@@ -234,6 +234,7 @@ def extract(
     target: str = typer.Argument(..., help="A file path or an http(s) URL"),
     config: Optional[Path] = ConfigOption,
     json_out: bool = typer.Option(False, "--json"),
+    ocr: bool = typer.Option(False, "--ocr", help="Read image-only PDFs with Tesseract (as extraction.ocr: true)"),
 ) -> None:
     """Show what the hub extracts from one file or URL (to debug a source)."""
     from crawl.fetch import Fetcher, FetchError
@@ -249,7 +250,7 @@ def extract(
         else:
             path = Path(target).expanduser()
             data, content_type, url = path.read_bytes(), "", path.resolve().as_uri()
-        doc = run_extract(data, url=url, content_type=content_type)
+        doc = run_extract(data, url=url, content_type=content_type, ocr=ocr or settings.extraction.ocr)
     except (FetchError, ExtractionError, OSError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         if json_out:

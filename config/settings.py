@@ -139,6 +139,8 @@ class ExtractionSettings(_Strict):
     memory_mb: int = Field(2048, ge=256, description="Address-space limit per worker, MiB")
     workers: int = Field(2, ge=1, le=64)
     min_words: int = Field(20, ge=0, description="Fewer words than this: recorded as failure")
+    ocr: bool = Field(False, description="Read image-only PDFs with Tesseract (needs the tesseract command, "
+                                         "Debian package tesseract-ocr)")
 
 
 class ClassificationSettings(_Strict):
