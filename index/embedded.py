@@ -572,6 +572,7 @@ class _Snapshot:
         out = None
 
         def narrow(part: np.ndarray) -> None:
+            """AND the boolean mask ``part`` into the result."""
             nonlocal out
             out = part if out is None else out & part
 

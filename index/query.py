@@ -229,6 +229,7 @@ def sort_by_date(ranked: list[tuple[str, float]], dates: dict[str, date | None])
     position = {doc_id: i for i, (doc_id, _) in enumerate(ranked)}
 
     def key(item: tuple[str, float]) -> tuple:
+        """(no date, newest first, relevance position, id) of one ``(doc_id, score)``."""
         day = dates.get(item[0])
         return (day is None, -(day.toordinal() if day else 0), position[item[0]], item[0])
 
