@@ -29,7 +29,7 @@ import numpy as np
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    CANDIDATES, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, paginate, query_terms, retrieval_depth,
     sort_by_date, title_key, to_fts5_query,
 )
@@ -332,10 +332,7 @@ class EmbeddedIndex:
 
     # -- search ------------------------------------------------------------------------------
     def _check_vector(self, mode: str, vector: np.ndarray | None) -> None:
-        if vector is None:
-            raise ValueError(f"mode {mode} needs a query vector")
-        if np.asarray(vector).shape != (self.dimension,):
-            raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({self.dimension},)")
+        check_query_vector(mode, vector, self.dimension)
 
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
         """Run a search (see :mod:`index.query` for the result set of each mode).

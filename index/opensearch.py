@@ -47,7 +47,7 @@ from opensearchpy.helpers import expand_action, scan
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse,
+    CANDIDATES, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, merge_by_score, paginate, parse_query,
     query_terms, retrieval_depth, sort_by_date, title_key,
 )
@@ -848,10 +848,7 @@ class OpenSearchIndex:
                 for h in self._search(self.chunks_alias, body)["hits"]["hits"]]
 
     def _check_vector(self, mode: str, vector: np.ndarray | None) -> None:
-        if vector is None:
-            raise ValueError(f"mode {mode} needs a query vector")
-        if np.asarray(vector).shape != (self.dimension,):
-            raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({self.dimension},)")
+        check_query_vector(mode, vector, self.dimension)
 
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
         """Run a search (see :mod:`index.query` for the result set of each mode). ``query_vector``

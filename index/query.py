@@ -356,3 +356,14 @@ def highlight(text: str, terms: list[str], *, width: int = 240) -> str:
                              re.I)
         window = pattern.sub(r"<mark>\1</mark>", window)
     return ("… " if start else "") + window + (" …" if start + width < len(text) else "")
+
+
+def check_query_vector(mode: str, vector, dimension: int) -> None:
+    """Raise ValueError unless ``vector`` is a query vector of shape (``dimension``,) (semantic
+    and hybrid modes need one; every backend checks it the same way)."""
+    import numpy as np
+
+    if vector is None:
+        raise ValueError(f"mode {mode} needs a query vector")
+    if np.asarray(vector).shape != (dimension,):
+        raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({dimension},)")
