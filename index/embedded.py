@@ -29,7 +29,7 @@ import numpy as np
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, LabelRef, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
+    CANDIDATES, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, paginate, query_terms, retrieval_depth,
     sort_by_date, title_key, to_fts5_query,
 )
@@ -466,13 +466,7 @@ class EmbeddedIndex:
                                        "ORDER BY ordinal LIMIT 1", (doc_id,)).fetchone()
             if row:
                 page, snippet = row[1], highlight(row[2], terms)
-        refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
-        return SearchHit(
-            id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
-            source=doc.source, published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language,
-            page=page, snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
-            evidence_types=refs(doc.evidence_types),
-        )
+        return SearchHit.from_document(doc, score, page, snippet)
 
 
 _COLUMN_FACETS = ("publisher", "source", "doc_type", "language", "year")

@@ -47,7 +47,7 @@ from opensearchpy.helpers import expand_action, scan
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, LabelRef, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
+    CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     decode_cursor, exact_title_first, facet_values, fuse, highlight, merge_by_score, paginate, parse_query,
     query_terms, retrieval_depth, sort_by_date, title_key,
 )
@@ -1022,13 +1022,7 @@ class OpenSearchIndex:
             chunk = chunk or self._opening_chunk(doc.id)
             if chunk:
                 page, snippet = chunk.get("page"), highlight(chunk.get("body", ""), terms)
-        refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
-        return SearchHit(
-            id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
-            source=doc.source, published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language,
-            page=page, snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
-            evidence_types=refs(doc.evidence_types),
-        )
+        return SearchHit.from_document(doc, score, page, snippet)
 
     # -- versions -----------------------------------------------------------------------------
     def reindex(self, *, timeout_s: float = 3600) -> str:

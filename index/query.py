@@ -130,6 +130,18 @@ class SearchHit(BaseModel):
     policy_areas: list[LabelRef] = Field(default_factory=list)
     evidence_types: list[LabelRef] = Field(default_factory=list)
 
+    @classmethod
+    def from_document(cls, doc, score: float, page: int | None, snippet: str) -> "SearchHit":
+        """The hit of an ``IndexedDocument`` (core.models) with its ``score``, best ``page`` and
+        ``snippet``; every backend builds hits this way."""
+        refs = lambda labels: [LabelRef(**label.model_dump()) for label in labels]  # noqa: E731
+        return cls(
+            id=doc.id, url=doc.url, title=doc.title, score=round(score, 6), publisher=doc.publisher,
+            source=doc.source, published_date=doc.published_date, doc_type=doc.doc_type, language=doc.language,
+            page=page, snippet=snippet, themes=refs(doc.themes), policy_areas=refs(doc.policy_areas),
+            evidence_types=refs(doc.evidence_types),
+        )
+
 
 class FacetValue(BaseModel):
     """One value of a facet and the number of documents of the result set that have it."""
