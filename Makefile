@@ -18,7 +18,7 @@ OPENSEARCH := scripts/opensearch/opensearch.sh
 OPENSEARCH_TEST_PORT ?= 9250
 OPENSEARCH_TEST_ENV := OPENSEARCH_PORT=$(OPENSEARCH_TEST_PORT) OPENSEARCH_RUN_DIR=$(EVIDENCE_HUB_CACHE)/opensearch/test-run
 
-.PHONY: install browser system-packages demo test bench opensearch opensearch-stop clean-venv
+.PHONY: install browser system-packages demo test bench report opensearch opensearch-stop clean-venv
 
 install: $(STAMP)
 
@@ -66,14 +66,32 @@ opensearch:
 opensearch-stop:
 	bash $(OPENSEARCH) stop
 
+# `make bench`: every benchmark on this machine, each writing its figures to $(BENCH_RESULTS)/<name>.json,
+# then BENCHMARKS.md and its plots (docs/benchmarks/). A failing benchmark does not stop the others: its
+# old JSON is removed first (the report then says "not run"), and make exits non-zero at the end naming it.
+# bench_ir.py and bench_embed.py run when present. `make report` only re-renders from the JSON there.
+BENCH_RESULTS ?= benchmarks/results
 bench: install
-	$(PY) benchmarks/bench_pipeline.py
-	$(PY) benchmarks/bench_extract.py
-	$(PY) benchmarks/bench_fetch.py
-	$(PY) benchmarks/bench_flow.py
-	@$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start
-	@trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
-	  $(PY) benchmarks/bench_index.py --sizes 10000 100000 --opensearch-url http://127.0.0.1:$(OPENSEARCH_TEST_PORT)
+	@mkdir -p $(BENCH_RESULTS); failed=""; \
+	  run() { name=$$1; shift; rm -f $(BENCH_RESULTS)/$$name.json; echo ">> $$name: $$*"; \
+	    "$$@" --json $(BENCH_RESULTS)/$$name.json || failed="$$failed $$name"; }; \
+	  run extract $(PY) benchmarks/bench_extract.py; \
+	  run eval $(PY) benchmarks/bench_eval.py; \
+	  run pipeline $(PY) benchmarks/bench_pipeline.py; \
+	  run fetch $(PY) benchmarks/bench_fetch.py; \
+	  run flow $(PY) benchmarks/bench_flow.py; \
+	  if [ -f benchmarks/bench_ir.py ]; then run ir $(PY) benchmarks/bench_ir.py; fi; \
+	  if [ -f benchmarks/bench_embed.py ]; then run embed $(PY) benchmarks/bench_embed.py; fi; \
+	  $(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start || failed="$$failed opensearch"; \
+	  trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
+	  run index $(PY) benchmarks/bench_index.py --sizes 10000 100000 \
+	    --opensearch-url http://127.0.0.1:$(OPENSEARCH_TEST_PORT); \
+	  $(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null; trap - EXIT; \
+	  $(PY) benchmarks/report.py --results $(BENCH_RESULTS) || failed="$$failed report"; \
+	  if [ -n "$$failed" ]; then echo ">> benchmarks that exited non-zero:$$failed (see above)"; exit 1; fi
+
+report: install
+	$(PY) benchmarks/report.py --results $(BENCH_RESULTS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -16,6 +16,10 @@
     ``extract_text`` on the same files.
 
 ``--subset N`` takes every k-th item so that about N pages/documents are used (quick runs).
+``--json PATH`` also writes the figures as flat JSON (see benchmarks/results_io.py): ``articles_
+{hub,trafilatura}_{all,even,odd}_{precision,recall,f1,n}``, ``metadata_title_accuracy``,
+``metadata_date_accuracy`` (and their counts), ``pdf_hub_pages_per_s``, ``pdf_plain_pages_per_s``,
+``pdf_ratio``, peak memory.
 """
 
 from __future__ import annotations
@@ -39,14 +43,18 @@ from extractors import ExtractionError, extract  # noqa: E402
 from extractors.evaluation import title_matches, token_precision_recall_f1  # noqa: E402
 from extractors.html import extract_html  # noqa: E402
 
+from benchmarks.results_io import JsonReport  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _every(items: list, subset: int | None) -> list:
+    """About ``subset`` items spread evenly over ``items`` (all of them when ``subset`` is None or
+    larger). Positions are ``floor(i * len / subset)``, not a fixed step: a step of 2 would take
+    only the even (tuning) pages and leave the held-out half empty."""
     if not subset or subset >= len(items):
         return items
-    step = max(1, len(items) // subset)
-    return items[::step][:subset]
+    return [items[i * len(items) // subset] for i in range(subset)]
 
 
 def _mean(rows: list[tuple[float, float, float]]) -> tuple[float, float, float]:
@@ -55,8 +63,9 @@ def _mean(rows: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     return tuple(statistics.fmean(col) for col in zip(*rows))  # type: ignore[return-value]
 
 
-def bench_articles(bench_dir: Path, subset: int | None) -> dict:
-    """Hub vs plain trafilatura on the article-extraction benchmark; prints a table, returns the means."""
+def bench_articles(bench_dir: Path, subset: int | None, report: JsonReport | None = None) -> dict:
+    """Hub vs plain trafilatura on the article-extraction benchmark; prints a table, returns the
+    mean F1 per ``(extractor, split)`` and records every mean in ``report`` when given."""
     truth = json.loads((bench_dir / "ground-truth.json").read_text(encoding="utf-8"))
     ids = _every(sorted(truth), subset)
     scores: dict[str, dict[str, list]] = {"hub": {"all": [], "even": [], "odd": []},
@@ -89,9 +98,19 @@ def bench_articles(bench_dir: Path, subset: int | None) -> dict:
         for split in ("all", "even", "odd"):
             precision, recall, f1 = _mean(scores[name][split])
             result[(name, split)] = f1
+            if report is not None:
+                what = {"all": "all pages", "even": "even (tuning) half", "odd": "odd (held-out) half"}[split]
+                for measure, value in (("precision", precision), ("recall", recall), ("f1", f1)):
+                    report.add(f"articles_{name}_{split}_{measure}", value,
+                               f"mean token {measure} of {name} vs articleBody, {what} (0-1)")
+                report.add(f"articles_{name}_{split}_n", len(scores[name][split]), f"pages in the {what}")
             label = {"all": "all", "even": "even/tune", "odd": "odd/held"}[split]
             print(f"{name:<14}{label:<10}{len(scores[name][split]):>5}{precision:>11.3f}{recall:>9.3f}{f1:>8.3f}")
     print(f"time: hub {seconds['hub']:.1f} s, trafilatura {seconds['trafilatura']:.1f} s")
+    if report is not None:
+        report.add("articles_hub_seconds", seconds["hub"], "wall seconds of the hub's HTML extractor on the pages")
+        report.add("articles_trafilatura_seconds", seconds["trafilatura"],
+                   "wall seconds of plain trafilatura.extract on the pages")
     print(f"hub F1 - trafilatura F1: all {result[('hub', 'all')] - result[('trafilatura', 'all')]:+.3f}, "
           f"held-out {result[('hub', 'odd')] - result[('trafilatura', 'odd')]:+.3f}")
     return result
@@ -120,8 +139,10 @@ def load_truth(corpus_dir: Path) -> dict[str, dict[str, str]]:
     return truth
 
 
-def bench_metadata(corpus_dir: Path, subset: int | None, verbose: bool) -> tuple[float, float]:
-    """Title and date accuracy on the corpus documents where the truth is known."""
+def bench_metadata(corpus_dir: Path, subset: int | None, verbose: bool,
+                   report: JsonReport | None = None) -> tuple[float, float]:
+    """Title and date accuracy (0-1) on the corpus documents where the truth is known; recorded
+    in ``report`` when given."""
     truth = load_truth(corpus_dir)
     names = _every(sorted(n for n in truth if (corpus_dir / "docs" / n).exists()), subset)
     titles = dates = title_ok = date_ok = failed = 0
@@ -152,11 +173,19 @@ def bench_metadata(corpus_dir: Path, subset: int | None, verbose: bool) -> tuple
     print(f"title accuracy {title_ok}/{titles} = {title_acc:.1%}   date accuracy {date_ok}/{dates} = {date_acc:.1%}")
     if verbose:
         print("\n".join(misses))
+    if report is not None:
+        report.add("metadata_documents", len(names), "corpus documents read")
+        report.add("metadata_failures", failed, "documents the hub refused (recorded failures)")
+        report.add("metadata_title_accuracy", title_acc, "share of known titles matched (title_matches, 0-1)")
+        report.add("metadata_title_known", titles, "documents with a known title")
+        report.add("metadata_date_accuracy", date_acc, "share of known dates agreeing at the truth's precision (0-1)")
+        report.add("metadata_date_known", dates, "documents with a known date")
     return title_acc, date_acc
 
 
-def bench_pdf_speed(corpus_dir: Path, subset: int | None) -> float:
-    """Pages/s of the hub's PDF path vs plain pdfminer.six extract_text, on the PDFs both read."""
+def bench_pdf_speed(corpus_dir: Path, subset: int | None, report: JsonReport | None = None) -> float:
+    """Pages/s of the hub's PDF path vs plain pdfminer.six extract_text, on the PDFs both read;
+    returns hub/plain and records both rates in ``report`` when given."""
     pdfs = _every(sorted((corpus_dir / "docs").glob("*.pdf")), subset)
     hub_s = plain_s = 0.0
     pages = files = 0
@@ -183,6 +212,12 @@ def bench_pdf_speed(corpus_dir: Path, subset: int | None) -> float:
     print(f"\n(c) PDF speed on {files} PDFs, {pages} pages")
     print(f"hub {hub_rate:.1f} pages/s, plain pdfminer.six extract_text {plain_rate:.1f} pages/s, "
           f"ratio hub/plain {hub_rate / plain_rate:.2f}")
+    if report is not None:
+        report.add("pdf_files", files, "PDFs both the hub and plain pdfminer.six read")
+        report.add("pdf_pages", pages, "pages in those PDFs")
+        report.add("pdf_hub_pages_per_s", hub_rate, "pages/s of the hub's PDF path")
+        report.add("pdf_plain_pages_per_s", plain_rate, "pages/s of plain pdfminer.six extract_text")
+        report.add("pdf_ratio", hub_rate / plain_rate, "hub pages/s / pdfminer pages/s (1 = as fast)")
     return hub_rate / plain_rate
 
 
@@ -195,16 +230,19 @@ def main() -> None:
     parser.add_argument("--skip-metadata", action="store_true")
     parser.add_argument("--skip-pdf-speed", action="store_true")
     parser.add_argument("--verbose", "-v", action="store_true", help="list metadata misses")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args()
+    report = JsonReport("extract", args.json)
     corpus = args.shared / "corpus"
     if not corpus.exists():
         sys.exit(f"{corpus} is missing: the benchmark needs ../shared beside the clone")
     if not args.skip_articles:
-        bench_articles(corpus / "article-extraction-benchmark", args.subset)
+        bench_articles(corpus / "article-extraction-benchmark", args.subset, report)
     if not args.skip_metadata:
-        bench_metadata(corpus, args.subset, args.verbose)
+        bench_metadata(corpus, args.subset, args.verbose, report)
     if not args.skip_pdf_speed:
-        bench_pdf_speed(corpus, args.subset)
+        bench_pdf_speed(corpus, args.subset, report)
+    report.write(parser, args, ignore=("json", "shared", "verbose"))
 
 
 if __name__ == "__main__":

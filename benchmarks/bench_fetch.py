@@ -12,6 +12,10 @@ costs at most a fifth of plain fetching). This process's CPU time per document i
 with its ratio: on a shared, loaded machine wall-clock ratios swing by about 0.1 from run to run,
 CPU time much less.
 
+``--json PATH`` also writes the figures as flat JSON (benchmarks/results_io.py):
+``c<threads>_{hub_docs_per_s,httpx_docs_per_s,ratio,hub_cpu_ms,httpx_cpu_ms,hub_mib_per_s}`` per
+concurrency, and peak memory (the site server is a child process: ``peak_rss_children_mib``).
+
 ``measure(urls, concurrency, rounds)`` is importable (benchmarks/bench_pipeline.py measures a
 single sequential pass over the real corpus; this script is the dedicated fetch measurement).
 """
@@ -35,6 +39,8 @@ import httpx  # noqa: E402
 
 from config.settings import FetchSettings  # noqa: E402
 from crawl.fetch import Fetcher  # noqa: E402
+
+from benchmarks.results_io import JsonReport  # noqa: E402
 
 TARGET = 0.8
 WORDS = "partnership council health evidence housing evaluation services community care budget".split()
@@ -132,7 +138,11 @@ def main() -> int:
     parser.add_argument("--kib", type=int, default=20, help="size of each page")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args()
+    report = JsonReport("fetch", args.json)
+    report.add("pages", args.pages, "pages on the local site")
+    report.add("page_kib", args.kib, "size of each page (KiB)")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as folder:
         paths = write_site(Path(folder), args.pages, args.kib)
@@ -150,9 +160,20 @@ def main() -> int:
                       f"{result['ratio']:5.2f} | {result['mib_s']:9.1f} | {result['hub_cpu_ms']:.2f}, "
                       f"{result['httpx_cpu_ms']:.2f} ({result['httpx_cpu_ms'] / result['hub_cpu_ms']:.2f})  {verdict}",
                       flush=True)
+                what = f"{concurrency} thread(s)"
+                report.add(f"c{concurrency}_hub_docs_per_s", result["hub_docs_s"], f"hub Fetcher documents/s, {what}")
+                report.add(f"c{concurrency}_httpx_docs_per_s", result["httpx_docs_s"],
+                           f"plain httpx documents/s, {what}")
+                report.add(f"c{concurrency}_ratio", result["ratio"],
+                           f"hub / httpx throughput, {what} (target >= {TARGET})")
+                report.add(f"c{concurrency}_hub_cpu_ms", result["hub_cpu_ms"], f"client CPU ms per document, hub, {what}")
+                report.add(f"c{concurrency}_httpx_cpu_ms", result["httpx_cpu_ms"],
+                           f"client CPU ms per document, httpx, {what}")
+                report.add(f"c{concurrency}_hub_mib_per_s", result["mib_s"], f"hub MiB/s, {what}")
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+    report.write(parser, args)
     return 0 if ok else 1
 
 

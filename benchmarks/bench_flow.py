@@ -15,6 +15,10 @@ sitemap) into fresh data directories, with the same settings (politeness off, sa
 The model is loaded (and the extraction workers started) before either side is timed, and the
 two sides run in alternating order over ``--rounds`` rounds. Ratio = flow docs/s / loop docs/s
 (target >= 0.8: orchestration costs at most a fifth).
+
+``--json PATH`` also writes the figures as flat JSON (benchmarks/results_io.py): ``documents``,
+``{flow,loop}_indexed``, ``{flow,loop}_seconds`` (best round), ``{flow,loop}_docs_per_s``,
+``ratio`` and peak memory (extraction worker processes count in ``peak_rss_children_mib``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from demo.server import StaticSite  # noqa: E402
 from flows.context import HubContext  # noqa: E402
 from flows.ingest import run_ingest  # noqa: E402
 from flows.steps import discovery_fetch, fetch_and_extract, index_document  # noqa: E402
+
+from benchmarks.results_io import JsonReport  # noqa: E402
 
 TARGET = 0.8
 
@@ -75,11 +81,14 @@ def run_flow(source: Source, home: Path) -> int:
 
 
 def main() -> None:
+    """Run both sides ``--rounds`` times, print the best of each and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--folder", type=Path, default=ROOT.parent / "shared" / "corpus" / "docs")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args()
+    report = JsonReport("flow", args.json)
     if not args.folder.is_dir():
         sys.exit(f"{args.folder} not found: pass --folder with PDF/HTML files")
     files = sorted((p for p in args.folder.iterdir() if p.suffix.lower() in (".pdf", ".html", ".htm")),
@@ -118,6 +127,14 @@ def main() -> None:
     for side in ("loop", "flow"):
         print(f"{side:4} | {indexed[side]:7} | {best[side]:7.1f} | {rate[side]:6.2f}")
     print(f"flow / loop = {ratio:.2f}  (target >= {TARGET}) {'ok' if ratio >= TARGET else 'BELOW TARGET'}")
+    report.add("documents", len(files), "documents served (the smallest --docs files of the folder)")
+    report.add("rounds", args.rounds, "rounds; each side's best round is reported")
+    for side, what in (("flow", "Prefect flow (run_ingest)"), ("loop", "plain loop over the same stage functions")):
+        report.add(f"{side}_indexed", indexed[side], f"documents indexed by the {what}")
+        report.add(f"{side}_seconds", best[side], f"best-round wall seconds, {what}")
+        report.add(f"{side}_docs_per_s", rate[side], f"documents/s, {what}")
+    report.add("ratio", ratio, f"flow docs/s / loop docs/s (target >= {TARGET})")
+    report.write(parser, args, ignore=("json", "folder"))
 
 
 if __name__ == "__main__":

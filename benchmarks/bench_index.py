@@ -2,7 +2,7 @@
 A script, not a test.
 
     python benchmarks/bench_index.py [--sizes 10000 100000] [--opensearch-url URL]
-                                     [--queries 100] [--warmup 10] [--json-out FILE]
+                                     [--queries 100] [--warmup 10] [--json-out FILE] [--json FILE]
 
 For each size and backend (embedded SQLite; OpenSearch when a URL is given, default
 ``$EVIDENCE_HUB_OPENSEARCH_URL``) it reports:
@@ -30,6 +30,14 @@ For each size and backend (embedded SQLite; OpenSearch when a URL is given, defa
 OpenSearch indices use a unique prefix (``bench-<random>``) and are deleted at the end; the
 embedded index lives in a temporary folder. ``--load-timeout`` stops a load after that many
 seconds and reports the partial figures (queries then run on what was loaded).
+
+``--json-out FILE`` writes the nested per-run results; ``--json FILE`` the same figures flat
+(benchmarks/results_io.py), named ``<backend>_<size>_<figure>``: ``load_docs_per_s``,
+``load_chunks_per_s``, ``load_complete``, ``<query>_p50_ms`` / ``<query>_p95_ms`` (query:
+``bm25``, ``bm25_filters``, ``semantic``, ``semantic_filters``, ``hybrid``, ``hybrid_filters``,
+``bm25_facets``, ``hybrid_facets``, ``bm25_by_date``, ``similar``), ``peak_rss_mib`` (the child
+process that loaded and queried), ``index_mib``; for OpenSearch also ``node_rss_mib``,
+``hub_vs_plain_ratio`` and ``opensearch_version``.
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.synthetic import DIMENSION, document, generate, queries  # noqa: E402
 from index.query import SearchFilters, SearchQuery  # noqa: E402
+
+from benchmarks.results_io import JsonReport  # noqa: E402
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 MODES = ("bm25", "semantic", "hybrid")
@@ -303,6 +313,7 @@ def run_opensearch(size: int, opts: dict) -> dict:
                                             loaded["docs"])
         result["index_mb"] = _store_mb(index.client, index.prefix)
         result["node_rss_mb"] = _node_rss_mb(index.client)
+        result["opensearch_version"] = index.client.info()["version"]["number"]
         result["node_heap_max_mb"] = round(sum(
             n["jvm"]["mem"]["heap_max_in_bytes"]
             for n in index.client.nodes.stats(metric="jvm")["nodes"].values()) / 2**20, 1)
@@ -388,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop a load after this many seconds and report the partial figures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args(argv)
 
     backends = list(args.backends)
@@ -428,7 +440,36 @@ def main(argv: list[str] | None = None) -> int:
                                              "machine": machine, "results": results, "failures": failures},
                                             indent=2, default=str))
         console.print(f"figures written to {args.json_out}")
+    flat_report(results, failures, args.json).write(parser, args, ignore=("json", "json_out", "opensearch_url"))
     return 1 if failures else 0
+
+
+def flat_report(results: list[dict], failures: list[str], path: Path | None) -> JsonReport:
+    """The nested per-run ``results`` as flat figures ``<backend>_<size>_<figure>`` (see the module
+    docstring) in a :class:`JsonReport` for ``path``."""
+    report = JsonReport("index", path)
+    report.add("failures", "; ".join(failures) or None, "runs that failed (backend size: error)")
+    for r in results:
+        key, what = f"{r['backend']}_{r['size']}", f"{r['backend']}, {r['size']:,} synthetic docs"
+        report.add(f"{key}_load_docs_per_s", r["load"]["docs_per_s"], f"load documents/s (upsert_many), {what}")
+        report.add(f"{key}_load_chunks_per_s", r["load"]["chunks_per_s"], f"load chunks/s, {what}")
+        report.add(f"{key}_load_docs", r["load"]["docs"], f"documents loaded, {what}")
+        report.add(f"{key}_load_complete", r["load"]["complete"], f"whether the whole load finished, {what}")
+        for name, figures in r.get("queries", {}).items():
+            flat = name.replace("+", "_").replace(" ", "_")
+            for stat in ("p50_ms", "p95_ms"):
+                report.add(f"{key}_{flat}_{stat}", figures[stat], f"{name} query latency {stat[:3]} (ms), {what}")
+            report.add(f"{key}_{flat}_mean_hits", figures["mean_hits"], f"{name} mean hits (limit 10), {what}")
+        report.add(f"{key}_peak_rss_mib", r.get("peak_rss_mb"), f"peak RSS of the loading/querying process (MiB), {what}")
+        report.add(f"{key}_index_mib", r.get("index_mb"), f"index size on disk (MiB), {what}")
+        report.add(f"{key}_wall_s", r.get("wall_s"), f"wall seconds of the run, {what}")
+        if r["backend"] == "opensearch":
+            report.add(f"{key}_node_rss_mib", r.get("node_rss_mb"), f"OpenSearch node RSS after the run (MiB), {what}")
+            ratio = r.get("hub_vs_plain", {})
+            report.add(f"{key}_hub_vs_plain_ratio", ratio.get("ratio"),
+                       f"hub loader / plain helpers.bulk throughput on {ratio.get('docs')} docs (target >= 0.9)")
+            report.add("opensearch_version", r.get("opensearch_version"), "OpenSearch node version")
+    return report
 
 
 if __name__ == "__main__":

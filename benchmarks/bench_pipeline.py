@@ -6,6 +6,13 @@ with ratios against the plain libraries each stage wraps. A script, not a test.
 Stages: fetch (hub Fetcher vs plain httpx, loopback, politeness off), extract (hub extractors vs
 plain pdfminer.six extract_text / trafilatura.extract), chunk, embed (hub Embedder vs plain
 SentenceTransformer.encode on the same passages), classify, index load, and the whole flow.
+
+``--json PATH`` also writes the figures as flat JSON (benchmarks/results_io.py):
+``<stage>_hub_per_s``, ``<stage>_plain_per_s`` and ``<stage>_ratio`` (plain seconds / hub
+seconds: 1 = as fast as the plain library, higher = faster) for fetch, extract and embed;
+``chunk_docs_per_s``, ``classify_docs_per_s``, ``index_load_docs_per_s``,
+``e2e_docs_per_s`` (and its counts) and peak memory (extraction workers and the Prefect server
+count in ``peak_rss_children_mib``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from demo.server import StaticSite  # noqa: E402
 from extractors import ExtractionError, extract  # noqa: E402
 from index.chunking import chunk_pages  # noqa: E402
 
+from benchmarks.results_io import JsonReport  # noqa: E402
+
 console = Console()
 
 
@@ -56,11 +65,14 @@ def timed(fn):
 
 
 def main() -> int:
+    """Measure every stage, print the table; returns the exit status (2: no corpus)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared/corpus/docs")
     parser.add_argument("--embed-sample", type=int, default=512, help="passages for the embedding comparison")
     parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end flow run")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args()
+    report = JsonReport("pipeline", args.json)
     if not args.corpus.is_dir():
         console.print(f"[red]corpus folder not found: {args.corpus}[/red] (pass --corpus)")
         return 2
@@ -78,6 +90,10 @@ def main() -> int:
     n = len(urls)
     rows.append(("fetch (loopback)", f"{n / hub_s:.1f} docs/s", f"{n / plain_s:.1f} docs/s (httpx)",
                  f"{plain_s / hub_s:.2f}"))
+    report.add("documents", n, "corpus documents served on 127.0.0.1")
+    report.add("fetch_hub_per_s", n / hub_s, "hub Fetcher documents/s (one sequential pass, loopback)")
+    report.add("fetch_plain_per_s", n / plain_s, "plain httpx documents/s (same URLs)")
+    report.add("fetch_ratio", plain_s / hub_s, "fetch: plain seconds / hub seconds (1 = as fast)")
 
     bodies = [(r.final_url, r.content) for r in results]
     extracted, failures = [], 0
@@ -110,11 +126,18 @@ def main() -> int:
     pages = sum(doc.page_count or 1 for _, _, doc in extracted)
     rows.append(("extract", f"{n / hub_s:.2f} docs/s ({pages / hub_s:.1f} pages/s)",
                  f"{n / plain_s:.2f} docs/s (pdfminer/trafilatura)", f"{plain_s / hub_s:.2f}"))
+    report.add("extract_hub_per_s", n / hub_s, "hub extractors documents/s")
+    report.add("extract_hub_pages_per_s", pages / hub_s, "hub extractors pages/s")
+    report.add("extract_plain_per_s", n / plain_s, "plain pdfminer.six extract_text / trafilatura.extract documents/s")
+    report.add("extract_ratio", plain_s / hub_s, "extract: plain seconds / hub seconds (1 = as fast)")
+    report.add("extract_failures", failures, "documents the hub could not extract")
 
     chunked, chunk_s = timed(lambda: [(url, data, doc, chunk_pages(doc.pages, max_words=settings.chunking.max_words,
                                        overlap_words=settings.chunking.overlap_words)) for url, data, doc in extracted])
     total_chunks = sum(len(c) for *_, c in chunked)
     rows.append(("chunk", f"{len(chunked) / chunk_s:.0f} docs/s", f"{total_chunks} chunks", "-"))
+    report.add("chunk_docs_per_s", len(chunked) / chunk_s, "chunking documents/s")
+    report.add("chunks", total_chunks, "chunks over the extracted documents")
 
     from index.embedding import Embedder
 
@@ -126,6 +149,10 @@ def main() -> int:
     per_doc = total_chunks / max(1, len(chunked))
     rows.append(("embed", f"{len(sample) / hub_s:.1f} passages/s (≈{len(sample) / hub_s / per_doc:.2f} docs/s)",
                  f"{len(sample) / plain_s:.1f} passages/s (SentenceTransformer)", f"{plain_s / hub_s:.2f}"))
+    report.add("embed_passages", len(sample), "passages in the embedding comparison")
+    report.add("embed_hub_per_s", len(sample) / hub_s, "hub Embedder passages/s")
+    report.add("embed_plain_per_s", len(sample) / plain_s, "plain SentenceTransformer.encode passages/s")
+    report.add("embed_ratio", plain_s / hub_s, "embed: plain seconds / hub seconds (1 = as fast)")
 
     from classify.classifier import TaxonomyClassifier
     from config.taxonomy import load_taxonomy
@@ -136,6 +163,7 @@ def main() -> int:
     vectors = [embedder.encode([x.text for x in c]) for *_, c in small]
     _, classify_s = timed(lambda: [classifier.classify([x.text for x in c], v) for (*_, c), v in zip(small, vectors)])
     rows.append(("classify", f"{len(small) / classify_s:.1f} docs/s", "-", "-"))
+    report.add("classify_docs_per_s", len(small) / classify_s, "zero-shot classification documents/s (first 40 chunks)")
 
     index = EmbeddedIndex(home / "bench-index.sqlite", embedder.dimension)
 
@@ -148,6 +176,7 @@ def main() -> int:
     _, load_s = timed(load)
     rows.append(("index load", f"{len(small) / load_s:.1f} docs/s", f"{sum(len(c) for *_, c in small) / load_s:.0f} chunks/s", "-"))
     index.close()
+    report.add("index_load_docs_per_s", len(small) / load_s, "embedded index upsert documents/s")
 
     if not args.skip_e2e:
         from flows.ingest import run_ingest
@@ -159,6 +188,10 @@ def main() -> int:
             summary, e2e_s = timed(lambda: run_ingest([source], e2e_settings))
         rows.append(("end to end (flow)", f"{summary.discovered / e2e_s:.2f} docs/s",
                      f"{summary.indexed} indexed, {summary.failed} failed in {e2e_s:.0f} s", "-"))
+        report.add("e2e_docs_per_s", summary.discovered / e2e_s, "end to end (Prefect flow) documents/s")
+        report.add("e2e_indexed", summary.indexed, "documents indexed end to end")
+        report.add("e2e_failed", summary.failed, "documents failed end to end")
+        report.add("e2e_seconds", e2e_s, "wall seconds of the end-to-end flow")
 
     table = Table(title=f"Evidence Hub pipeline on {n} corpus documents ({failures} not extractable)")
     for column in ("stage", "hub", "plain library", "hub / plain"):
@@ -168,6 +201,7 @@ def main() -> int:
     console.print(table)
     console.print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
                   f"chunks: {total_chunks}; embedding sample: {len(sample)} passages")
+    report.write(parser, args, ignore=("json", "corpus"))
     return 0
 
 

@@ -1,0 +1,132 @@
+"""Quality on the developer corpus: classification and retrieval against the gold labels.
+A script, not a test; prints figures, asserts nothing.
+
+    python benchmarks/bench_eval.py [--corpus ../shared/corpus/docs] [--labels ../shared/labels]
+                                    [--home DIR] [--json PATH]
+
+1. Ingests ``--corpus`` the way the test fixture ``corpus_run`` does (tests/conftest.py): the
+   folder served on 127.0.0.1 by ``demo.server.StaticSite``, one sitemap source, the real Prefect
+   flow ``flows.ingest.run_ingest`` into a fresh data directory (``--home``; an existing
+   ``index.sqlite`` there is reused and nothing is ingested).
+2. Runs the hub's own commands on that index, as a user would, with ``EVIDENCE_HUB_HOME`` set:
+
+       evidence-hub eval classify --gold LABELS/classification-dev.csv --json
+       evidence-hub eval search --queries LABELS/queries-dev.tsv --qrels LABELS/qrels-dev.tsv --json
+
+``--json PATH`` writes flat figures (benchmarks/results_io.py): ``classify_<kind>_micro_f1``,
+``classify_<kind>_macro_f1``, ``classify_<kind>_<label>_{precision,recall,f1,support}`` for
+kind ``policy_areas`` and ``themes``; ``search_<mode>_ndcg10`` and ``search_<mode>_recall100``
+for bm25, semantic and hybrid; ``ingest_*`` counts and documents/s; peak memory (the CLI runs in
+child processes, counted in ``peak_rss_children_mib``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
+
+from benchmarks.results_io import JsonReport  # noqa: E402
+
+
+def ingest(corpus: Path, home: Path, report: JsonReport) -> None:
+    """Serve ``corpus`` on 127.0.0.1 and ingest it from its sitemap into ``home`` (real flow)."""
+    from config import load_settings
+    from config.sources import Source
+    from demo.server import StaticSite
+    from flows.ingest import run_ingest
+
+    settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0})
+    with StaticSite(corpus) as site:
+        started = time.perf_counter()
+        summary = run_ingest([Source(name="corpus", kind="sitemap", url=site.base_url + "/sitemap.xml")], settings)
+        seconds = time.perf_counter() - started
+    print(f"ingested {corpus}: {summary.discovered} discovered, {summary.indexed} indexed, "
+          f"{summary.failed} failed in {seconds:.0f} s")
+    report.add("ingest_discovered", summary.discovered, "corpus documents discovered from the sitemap")
+    report.add("ingest_indexed", summary.indexed, "documents indexed")
+    report.add("ingest_failed", summary.failed, "documents that failed (broken, encrypted, no text ...)")
+    report.add("ingest_seconds", seconds, "wall seconds of the ingest flow")
+    report.add("ingest_docs_per_s", summary.discovered / seconds, "documents/s end to end (discovered / seconds)")
+
+
+def hub_json(home: Path, *args: str) -> dict:
+    """Run ``evidence-hub ARGS --json`` against the data directory ``home``; its stdout as JSON.
+    Raises ``subprocess.CalledProcessError`` when the command fails."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_HUB_")} | {"EVIDENCE_HUB_HOME": str(home)}
+    command = [sys.executable, "-m", "cli.main", *args, "--json"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+    return json.loads(done.stdout)
+
+
+def main() -> int:
+    """Ingest (unless the index exists), evaluate, print and write the figures; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "docs")
+    parser.add_argument("--labels", type=Path, default=ROOT.parent / "shared" / "labels")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="data directory for the corpus index (default: a new temporary one); "
+                             "an existing index there is reused")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
+    args = parser.parse_args()
+    for path in (args.corpus, args.labels):
+        if not path.exists():
+            print(f"{path} is missing: the benchmark needs ../shared beside the clone (or pass it)", file=sys.stderr)
+            return 2
+    report = JsonReport("eval", args.json)
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench-eval-"))
+    home.mkdir(parents=True, exist_ok=True)
+    if (home / "index.sqlite").exists():
+        print(f"reusing the index in {home}")
+        report.add("ingest_reused", True, "the corpus index already existed (no ingest timed)")
+    else:
+        ingest(args.corpus, home, report)
+
+    classify = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"))
+    report.add("classify_method", classify.get("method"), "classifier method as configured")
+    report.add("classify_matched", classify.get("matched"), "gold documents found in the index")
+    report.add("classify_unmatched", len(classify.get("unmatched") or []), "gold documents not in the index")
+    for kind in ("policy_areas", "themes"):
+        figures = classify.get(kind) or {}
+        print(f"classification {kind}: micro F1 {figures.get('micro_f1', float('nan')):.3f}, "
+              f"macro F1 {figures.get('macro_f1', float('nan')):.3f}")
+        for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
+            report.add(f"classify_{kind}_{name}", figures.get(name),
+                       f"{kind.replace('_', ' ')}: {name.replace('_', ' ')} (0-1)")
+        for label, values in sorted((figures.get("per_label") or {}).items()):
+            for measure in ("precision", "recall", "f1", "support"):
+                unit = "gold documents" if measure == "support" else "0-1"
+                report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
+
+    search = hub_json(home, "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
+                      "--qrels", str(args.labels / "qrels-dev.tsv"))
+    for mode, figures in search.items():
+        print(f"retrieval {mode}: nDCG@10 {figures['ndcg@10']:.3f}, recall@100 {figures['recall@100']:.3f} "
+              f"({figures['queries']} judged queries)")
+        report.add(f"search_{mode}_ndcg10", figures["ndcg@10"], f"{mode}: mean nDCG@10 over judged queries (0-1)")
+        report.add(f"search_{mode}_recall100", figures["recall@100"], f"{mode}: mean recall@100 (0-1)")
+        report.add("search_queries", figures["queries"], "queries with at least one relevant document")
+    report.write(parser, args, ignore=("json", "corpus", "labels", "home"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
