@@ -29,8 +29,8 @@ def _write(folder: Path, name: str, figures: dict, reduced: list[str] | None = N
 
 @pytest.fixture()
 def rendered(tmp_path):
-    """Results for extraction, classification/retrieval, speed and a nested soak file; no ir, embed
-    or index results. Returns (markdown text, Report)."""
+    """Results for extraction, classification/retrieval, speed, a soak and an embed file of another
+    shape; no index results. Returns (markdown text, Report)."""
     results = tmp_path / "results"
     results.mkdir()
     _write(results, "extract", {
@@ -53,7 +53,18 @@ def rendered(tmp_path):
     _write(results, "pipeline", {"fetch_hub_per_s": 120.0, "fetch_plain_per_s": 130.0, "fetch_ratio": 0.9231,
                                  "extract_ratio": 0.9876, "embed_ratio": 1.0123, "e2e_docs_per_s": 0.5555})
     _write(results, "fetch", {"c1_hub_docs_per_s": 300.0, "c1_httpx_docs_per_s": 330.0, "c1_ratio": 0.9090})
-    (results / "soak.json").write_text(json.dumps({"documents": 5000, "faults": {"timeouts": 37, "resets": 11}}))
+    _write(results, "ir", {"scifact_split": "train", "scifact_queries": 809, "scifact_docs": 5183,
+                           "scifact_bm25_ndcg10": 0.6464, "scifact_semantic_ndcg10": 0.6262,
+                           "scifact_hybrid_ndcg10": 0.6868, "scifact_bm25_baseline_ndcg10": 0.665,
+                           "scifact_hybrid_recall100": 0.9494, "scifact_bm25_baseline_source": "BEIR (2021)"})
+    (results / "embed.json").write_text(json.dumps({"onnx": {"passages_per_s": 37.5, "batches": [11, 12]}}))
+    (results / "soak.json").write_text(json.dumps({
+        "generated_at": "2026-11-30T03:00:00Z", "runs": [
+            {"scenario": "kill", "run": 1, "event": "SIGKILL at 23.4 s", "expected": 12, "indexed": 12, "lost": 0,
+             "duplicated": 0, "extra": 0, "failed_recorded": 0, "outcome": "ok", "seconds": 81.2},
+            {"scenario": "diskfull", "run": 1, "event": "ballast", "expected": 9, "indexed": 8, "lost": 1,
+             "duplicated": 0, "extra": 0, "failed_recorded": 3, "outcome": "FAIL", "seconds": 40.0}],
+        "totals": {"runs": 2, "ok": 1, "lost": 1, "duplicated": 0}}))
     out = tmp_path / "site" / "BENCHMARKS.md"
     result = report.render(results, out, tmp_path / "site" / "docs" / "benchmarks", now="2026-11-30 05:00 UTC")
     return out.read_text(encoding="utf-8"), result
@@ -64,6 +75,7 @@ def test_figures_appear_in_the_markdown(rendered):
     for figure in ("0.912", "0.890", "0.878", "81.2%", "65.4%", "1.04",  # extraction
                    "0.707", "0.747", "0.515", "0.424", "Children, young people and families",  # classification
                    "0.610", "0.930", "0.660",  # retrieval
+                   "0.646", "0.665", "0.687", "0.949", "BEIR (2021)", "809 queries",  # IR collections
                    "0.92", "0.91", "0.56"):  # speed ratios, end to end
         assert figure in text, figure
     assert "Test CPU 9000 × 2 logical CPUs" in text
@@ -71,13 +83,17 @@ def test_figures_appear_in_the_markdown(rendered):
     assert "**Reduced run** (`--subset 60`)" in text
     assert "python benchmarks/bench_extract.py --json benchmarks/results/extract.json" in text
     # a file without the flat shape is listed by dotted path
-    assert "`faults.timeouts`" in text and "37" in text
+    assert "`onnx.passages_per_s`" in text and "37.5" in text and "`onnx.batches.1`" in text
+    # the soak's runs, one row each, and its totals
+    assert "| diskfull | 1 | ballast | 9 | 8 | 1 | 0 | 0 | 3 | FAIL | 40 |" in text
+    assert "**1 of 2 runs ok; 1 documents lost, 0 duplicated.**" in text
 
 
 def test_plots_are_valid_pngs_linked_from_the_markdown(rendered):
     text, result = rendered
     names = {p.name for p in result.written}
-    assert {"extraction-f1.png", "classification-f1.png", "retrieval-dev.png", "speed-ratios.png"} <= names
+    assert {"extraction-f1.png", "classification-f1.png", "retrieval-dev.png", "retrieval-ir.png",
+            "speed-ratios.png"} <= names
     assert "index-latency.png" not in names  # no index results, no plot
     for path in result.written:
         with Image.open(path) as image:
@@ -89,14 +105,13 @@ def test_plots_are_valid_pngs_linked_from_the_markdown(rendered):
 def test_missing_results_render_as_not_run(rendered, tmp_path):
     text, _ = rendered
     sections = {block.split("\n", 1)[0]: block for block in text.split("\n### ")}
-    assert "_Not run._" in sections["Public IR collections (benchmarks/bench_ir.py)"]
-    assert "python benchmarks/bench_ir.py --json benchmarks/results/ir.json" in text
-    assert "_Not run._" in sections["Embedding (benchmarks/bench_embed.py)"]
     assert "_Not run._" in sections["Index load and query latency (synthetic corpus, benchmarks/bench_index.py)"]
+    assert "python benchmarks/bench_index.py --sizes 10000 100000" in text
 
     empty = report.render(tmp_path / "nothing", tmp_path / "empty.md", tmp_path / "plots")
     text = (tmp_path / "empty.md").read_text(encoding="utf-8")
     assert not empty.written
+    assert "python benchmarks/bench_ir.py --json benchmarks/results/ir.json" in text
     for heading in ("## Extraction", "## Classification", "## Retrieval", "## Fault soak"):
         body = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
         assert "_Not run._" in body.split("\n\n", 2)[0 if heading != "## Retrieval" else 1], heading
