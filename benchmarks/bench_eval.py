@@ -6,8 +6,9 @@ A script, not a test; prints figures, asserts nothing.
 
 1. Ingests ``--corpus`` the way the test fixture ``corpus_run`` does (tests/conftest.py): the
    folder served on 127.0.0.1 by ``demo.server.StaticSite``, one sitemap source, the real Prefect
-   flow ``flows.ingest.run_ingest`` into a fresh data directory (``--home``; an existing
-   ``index.sqlite`` there is reused and nothing is ingested).
+   flow ``flows.ingest.run_ingest`` into a fresh data directory (``--home``: when an earlier run
+   of this script completed its ingest there, the index is reused and nothing is ingested; an
+   interrupted one is resumed by the flow).
 2. Runs the hub's own commands on that index, as a user would, with ``EVIDENCE_HUB_HOME`` set:
 
        evidence-hub eval classify --gold LABELS/classification-dev.csv --json
@@ -94,11 +95,15 @@ def main() -> int:
     report = JsonReport("eval", args.json)
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-eval-"))
     home.mkdir(parents=True, exist_ok=True)
-    if (home / "index.sqlite").exists():
+    marker = home / "bench-eval-ingested"
+    if marker.exists():
         print(f"reusing the index in {home}")
         report.add("ingest_reused", True, "the corpus index already existed (no ingest timed)")
     else:
+        if (home / "registry.sqlite").exists():
+            report.add("ingest_resumed", True, "an interrupted ingest in --home was resumed (timing partial)")
         ingest(args.corpus, home, report)
+        marker.write_text(str(args.corpus.resolve()) + "\n", encoding="utf-8")
 
     classify = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"))
     report.add("classify_method", classify.get("method"), "classifier method as configured")
