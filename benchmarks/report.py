@@ -34,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -120,10 +121,15 @@ def fmt(value: Any, spec: str = ".3f") -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _numeric(cell: str) -> bool:
+    return bool(re.fullmatch(r"[—\d.,%+\-/ ]+(MiB|ms|s)?", cell.strip()))
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub markdown table (first column left-aligned, the rest right-aligned)."""
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    """A GitHub markdown table; columns whose cells are all numbers are right-aligned."""
+    aligns = ["---:" if i and rows and all(_numeric(row[i]) for row in rows if i < len(row)) else "---"
+              for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -268,10 +274,12 @@ def section_runs(r: Report, results: dict[str, dict]) -> None:
         if not result:
             rows.append([f"`{name}`", "not run", "—", "—", "—"])
             continue
-        rows.append([f"`{name}`", fmt(result.get("date_utc") or result.get("generated_at")),
+        date = str(result.get("date_utc") or result.get("generated_at") or "—").replace("T", " ").replace("Z", "")
+        rows.append([f"`{name}`", date,
                      f"`{result['commit'][:10]}`" + ("+" if result.get("dirty") else "") if result.get("commit") else "—",
                      fmt(result.get("seconds"), ",.0f"),
-                     ", ".join(f"`{x}`" for x in result.get("reduced") or []) or "full"])
+                     ("—" if "reduced" not in result else
+                      ", ".join(f"`{x}`" for x in result["reduced"]) or "full")])
     r.add("## Runs", table(["results file", "finished (UTC)", "commit (+ = uncommitted changes)", "seconds",
                             "run"], rows))
 
@@ -497,8 +505,8 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
 
     r.add("### Index load and query latency (synthetic corpus, benchmarks/bench_index.py)",
           "Both backends on deterministic synthetic documents (`benchmarks/synthetic.py`, 1-3 chunks each, "
-          "384-dimension vectors), loaded through `upsert_many` in batches of 500; 100 timed queries per row after "
-          "10 warm-up ones, limit 10. The OpenSearch node is a single local node (`make bench` starts one on "
+          "384-dimension vectors), loaded through `upsert_many` in batches of 500; `--queries` timed queries per row "
+          "(100 unless the run is marked reduced) after 10 warm-up ones, limit 10. The OpenSearch node is a single local node (`make bench` starts one on "
           "127.0.0.1:9250 with `scripts/opensearch/opensearch.sh` and stops it afterwards).",
           provenance("index", results.get("index")))
     runs = sorted({tuple(k.split("_")[:2]) for k in index if k.endswith("_load_docs_per_s")},
@@ -549,7 +557,9 @@ def section_soak(r: Report, results: dict[str, dict]) -> None:
                   "to 14 minutes); run it on a quiet machine.")
         return
     totals = soak.get("totals") or {}
-    r.add(provenance("soak", soak),
+    settings = ", ".join(f"{k.replace('_', ' ')} {soak[k]}" for k in ("seed", "max_minutes", "runs_requested")
+                         if k in soak)
+    r.add(provenance("soak", soak) + (f" Settings: {settings}." if settings else ""),
           "Real `evidence-hub ingest` processes killed with SIGKILL, fed faults (5xx, 429, slow drip, truncated "
           "and broken PDFs), cut off from OpenSearch and starved of disk, then resumed; each row is verified "
           "against the index itself. "
@@ -561,6 +571,10 @@ def section_soak(r: Report, results: dict[str, dict]) -> None:
                   fmt(x.get("indexed"), "d"), fmt(x.get("lost"), "d"), fmt(x.get("duplicated"), "d"),
                   fmt(x.get("extra"), "d"), fmt(x.get("failed_recorded"), "d"),
                   fmt(x.get("outcome")), fmt(x.get("seconds"), ",.0f")] for x in runs if isinstance(x, dict)]))
+    details = [f"- {fmt(x.get('scenario'))} run {fmt(x.get('run'))}: {fmt(x.get('detail'))}" for x in runs
+               if isinstance(x, dict) and x.get("outcome") != "ok" and x.get("detail")]
+    if details:
+        r.add("Runs that were not ok:\n" + "\n".join(details))
 
 
 def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) -> Report:
@@ -576,8 +590,8 @@ def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) ->
     r.add("# Benchmarks",
           f"Rendered {rendered} by `benchmarks/report.py` from the JSON files in "
           f"`{os.path.relpath(results_dir.resolve(), out.parent.resolve())}/`. "
-          "`make bench` runs every benchmark on this machine and re-renders this page (about an hour on 2 cores; "
-          "`bench_index` at 100k documents is most of it); `make report` only re-renders it from the JSON. "
+          "`make bench` runs every benchmark on this machine and re-renders this page (one to two hours on 2 "
+          "cores; `bench_index` at 100k documents is most of it); `make report` only re-renders it from the JSON. "
           "Each section names the exact command behind its figures (`python` = the project's virtual environment, "
           "`~/.cache/evidence-hub/venv/bin/python`). Benchmark scripts print figures and assert nothing.",
           (f"**Reduced runs:** {', '.join(f'`{n}`' for n in reduced)} — see the Runs table; their figures come "
