@@ -13,7 +13,7 @@ MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
           r"septembre|octobre|novembre|décembre|decembre|januar|februar|märz|juni|juli|oktober|dezember)")
 FULL_DATE = (rf"(?:\d{{1,2}}(?:st|nd|rd|th|er)?\.?\s+{MONTHS}\.?,?\s+\d{{4}}"
              rf"|{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})")
-MONTH_YEAR = rf"{MONTHS}\.?,?\s+\d{{4}}"
+MONTH_YEAR = rf"{MONTHS}\.?,?(?:\s+|\s*[–—-]\s*)\d{{4}}"  # "May 2025", "November - 2015"
 CUE_RE = re.compile(
     rf"\b(?:report\s+published|published(?:\s+on)?|publication\s+date|date\s+of\s+publication|date\s+published|"
     rf"ordered\s+(?:by\s+the\s+house\s+of\s+\w+\s+)?to\s+be\s+printed|by\s+command\s+of\s+(?:his|her)\s+majesty|"
@@ -74,7 +74,7 @@ def first_pages_date(pages: list[str]) -> tuple[date | None, str, str]:
             continue
         match = SHORT_LINE_MONTH_RE.search(line)
         if match:
-            parsed, _ = parse_date(match.group(1))
+            parsed, _ = parse_date(re.sub(r"\s*[–—-]\s*", " ", match.group(1)))
             if parsed:
                 return parsed, "pdf_first_page_month_line", "month"
     return None, "", ""

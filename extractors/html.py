@@ -60,6 +60,7 @@ def decode_html(data: bytes, content_type: str = "") -> tuple[str, str, str]:
 
 TITLE_SEPARATORS_RE = re.compile(r"\s+(?:[|\-–—·»›:]{1,2})\s+")
 META_TITLE_KEYS = ("citation_title", "dc.title", "dcterms.title", "og:title", "twitter:title")
+DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description", "og:description")
 
 
 def _meta_content(soup: BeautifulSoup, key: str) -> str | None:
@@ -76,6 +77,8 @@ def _strip_site_name(title: str, site_names: set[str], headings: set[str]) -> st
         segments = [seg.strip() for seg in title.split("_") if seg.strip()]  # "Title_Channel_Site"
     if len(segments) < 2:
         return title
+    if len(segments) == 2 and segments[1].casefold() in site_names and len(segments[0].split()) == 1:
+        return title  # "Publications - GOV.UK": a one-word section name needs its site to mean anything
     for seg in segments:
         if seg.casefold() in headings:
             return seg
@@ -90,8 +93,13 @@ def choose_html_title(soup: BeautifulSoup, site_name: str | None, fallback: str 
     name, else the extractor's guess (trafilatura), else the first ``<h1>``. Returns (title, source)."""
     site_names = {n.casefold() for n in (site_name, _meta_content(soup, "og:site_name"), "gov.uk") if n}
     headings = {h.get_text(" ", strip=True).casefold() for h in soup.find_all(["h1", "h2"])[:10]}
+    descriptions = {d.casefold() for d in (_meta_content(soup, k) for k in DESCRIPTION_KEYS) if d}
+    page_title = " ".join(soup.title.get_text().split()) if soup.title else ""
     for key in META_TITLE_KEYS:
         value = _meta_content(soup, key)
+        if value and value.casefold() in descriptions and page_title and value.casefold() not in headings \
+                and not set(value.casefold().split()) <= set(page_title.casefold().split()):
+            continue  # the site template's title (equal to its description), not this page's
         if value:
             return _strip_site_name(value, site_names, headings), f"meta_{key.replace(':', '_').replace('.', '_')}"
     if soup.title and soup.title.get_text(strip=True):
@@ -100,6 +108,31 @@ def choose_html_title(soup: BeautifulSoup, site_name: str | None, fallback: str 
         return fallback, "trafilatura_metadata"
     h1 = soup.find("h1")
     return (h1.get_text(" ", strip=True) or None, "h1") if h1 else (None, "")
+
+
+NOT_FOUND_RE = re.compile(
+    r"^(?:error\s*)?(?:404\b(?:\s*[-:]?\s*(?:error|(?:page\s+)?not\s+found))?|(?:\w+\s+){0,3}not\s+found\b|(?:the\s+)?(?:page|document|report|file)\s+"
+    r"(?:you\s+requested\s+)?(?:could\s+not\s+be|cannot\s+be|can't\s+be|was\s+not)\s+found|"
+    r"(?:page|document|report)\s+(?:no\s+longer\s+(?:exists|available)|unavailable|removed))[.!]?$", re.I)
+SOFT_404_MAX_WORDS = 300
+
+
+def soft_404_heading(soup: BeautifulSoup, text: str) -> str | None:
+    """The "not found" heading of an error page served with a success status (a *soft 404*,
+    Bar-Yossef et al., WWW 2004): the ``<title>`` or first ``<h1>`` starts with "404", "... not
+    found", "page could not be found" or "document no longer exists" and the page is short
+    (under ``SOFT_404_MAX_WORDS`` words). The phrase must be the whole heading or the first
+    segment of a "Page - Site" title, so "Not found: the evidence gap in ..." is a document.
+    None for ordinary pages."""
+    if len(text.split()) >= SOFT_404_MAX_WORDS:
+        return None
+    h1 = soup.find("h1")
+    for candidate in (soup.title.get_text(" ", strip=True) if soup.title else "", h1.get_text(" ", strip=True) if h1 else ""):
+        candidate = " ".join(candidate.split())
+        first = TITLE_SEPARATORS_RE.split(candidate)[0].strip() if candidate else ""
+        if first and NOT_FOUND_RE.match(first):
+            return candidate
+    return None
 
 
 def _parse_iso_date(value: str | None) -> date | None:
@@ -141,6 +174,11 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     text = normalise_text(body_text)
     if not text:
         raise ExtractionError("HTML page has no readable text")
+    not_found = soft_404_heading(soup, text)
+    if not_found:
+        raise ExtractionError(
+            f"soft 404: the page says {not_found!r} although the server answered with success; "
+            "it is an error page, not a document (check the link in the source)")
 
     site_name = result.sitename if result is not None else None
     title, title_source = choose_html_title(soup, site_name, result.title if result is not None else None)

@@ -3,6 +3,7 @@ first page's layout (largest text near the top) when the metadata title is missi
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import statistics
@@ -73,15 +74,65 @@ DATE_LINE_RE = re.compile(r"^\d{1,2}(st|nd|rd|th)? \w+ \d{4}$|^\w+ \d{4}$|^\d{4}
 
 @dataclass(frozen=True)
 class _Line:
+    """A text line in the page's reading frame (rotated pages are turned upright): ``top`` and
+    ``bottom`` grow upwards, ``left``/``right`` grow rightwards, all in PDF points."""
     text: str
     size: float
     bold: bool
     top: float
     bottom: float
     left: float
+    right: float = 0.0
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+
+def _chars(container) -> list[LTChar]:
+    found: list[LTChar] = []
+    for item in container:
+        if isinstance(item, LTChar):
+            found.append(item)
+        elif isinstance(item, LTTextContainer):
+            found.extend(_chars(item))
+    return found
+
+
+def page_orientation(page: LTPage) -> str:
+    """The dominant text direction on a page from its glyphs' rendering matrices:
+    ``"up"`` (ordinary), ``"down"`` (turned 90 degrees clockwise: text runs top to bottom),
+    ``"ccw"`` (turned 90 degrees counter-clockwise: text runs bottom to top) or
+    ``"flipped"`` (upside down). Pages set in landscape by rotating the text (not the
+    page's /Rotate) come out of pdfminer's default layout one glyph per line."""
+    votes = {"up": 0, "down": 0, "ccw": 0, "flipped": 0}
+    for ch in _chars(page)[:2000]:
+        a, b = ch.matrix[0], ch.matrix[1]
+        if abs(a) >= abs(b):
+            votes["up" if a > 0 else "flipped"] += 1
+        else:
+            votes["down" if b < 0 else "ccw"] += 1
+    return max(votes, key=lambda key: (votes[key], key == "up"))
+
+
+def _frame(orientation: str, page: LTPage, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    """A bounding box turned into the upright reading frame: (top, bottom, left, right)."""
+    if orientation == "down":
+        return x1, x0, page.height - y1, page.height - y0
+    if orientation == "ccw":
+        return page.width - x0, page.width - x1, y0, y1
+    if orientation == "flipped":
+        return page.height - y0, page.height - y1, page.width - x1, page.width - x0
+    return y1, y0, x0, x1
+
+
+def frame_height(page: LTPage) -> float:
+    """Height of the page in its reading frame (the width for pages whose text is turned 90 degrees)."""
+    return page.width if page_orientation(page) in ("down", "ccw") else page.height
 
 
 def _lines(page: LTPage) -> list[_Line]:
+    orientation = page_orientation(page)
     found = []
     for box in page:
         if not isinstance(box, LTTextContainer):
@@ -94,13 +145,27 @@ def _lines(page: LTPage) -> list[_Line]:
             if not chars or len(re.sub(r"\W", "", text)) < 3 or "(cid:" in text:
                 continue
             bold = sum("bold" in ch.fontname.lower() or "black" in ch.fontname.lower() for ch in chars) / len(chars)
-            size = round(sum(ch.size for ch in chars) / len(chars), 1)
-            found.append(_Line(text, size, bold >= 0.5, line.y1, line.y0, line.x0))
+            if orientation == "up":
+                size = round(sum(ch.size for ch in chars) / len(chars), 1)
+            else:  # turned glyphs: the size is the length of the glyph's up vector
+                size = round(sum((ch.matrix[2] ** 2 + ch.matrix[3] ** 2) ** 0.5 for ch in chars) / len(chars), 1)
+            top, bottom, left, right = _frame(orientation, page, line.x0, line.y0, line.x1, line.y1)
+            found.append(_Line(text, size, bold >= 0.5, top, bottom, left, right))
     return found
 
 
+def _aligned(item: _Line, block: list[_Line]) -> bool:
+    """True when ``item`` shares the block's left edge, centre or right edge (within one type
+    size): a wrapped title line does; a left-set section heading under a centred title does not."""
+    tolerance = max(block[0].size, 4.0)
+    return any(abs(getattr(item, edge) - getattr(block[-1], edge)) <= tolerance or
+               abs(getattr(item, edge) - getattr(block[0], edge)) <= tolerance
+               for edge in ("left", "centre", "right"))
+
+
 def _block(lines: list[_Line], seed: _Line, *, same_style: bool) -> list[_Line]:
-    """Lines directly below ``seed`` in reading order that continue its block."""
+    """Lines directly below ``seed`` in reading order that continue its block (same style,
+    aligned with it)."""
     ordered = sorted(lines, key=lambda item: (-round(item.top), item.left))
     block = [seed]
     for item in ordered[ordered.index(seed) + 1:]:
@@ -108,6 +173,8 @@ def _block(lines: list[_Line], seed: _Line, *, same_style: bool) -> list[_Line]:
         if gap > seed.size * 2.5:
             break
         if same_style and (abs(item.size - seed.size) > 0.6 or item.bold != seed.bold):
+            break
+        if not _aligned(item, block):
             break
         block.append(item)
     return block
@@ -124,7 +191,7 @@ def layout_title(page: LTPage, body_size: float | None = None) -> str | None:
         return None
     body = body_size or statistics.median(line.size for line in lines)
     weight = lambda line: line.size * (1.2 if line.bold else 1.0)  # noqa: E731
-    candidates = [line for line in lines if line.top >= page.height * 0.35
+    candidates = [line for line in lines if line.top >= frame_height(page) * 0.35
                   and not SALUTATION_RE.match(line.text) and not DATE_LINE_RE.match(line.text)]
     if not candidates:
         return None
@@ -139,7 +206,7 @@ def layout_title(page: LTPage, body_size: float | None = None) -> str | None:
     after = [line for line in rest if line.top < title_block[-1].bottom]
     if after:
         follower = after[0]
-        close = title_block[-1].bottom - follower.top <= seed.size * 2.5
+        close = title_block[-1].bottom - follower.top <= seed.size * 2.5 and _aligned(follower, title_block)
         prominent = (follower.bold or follower.size > body * 1.15) and follower.size >= seed.size * 0.3
         is_date = bool(DATE_LINE_RE.match(follower.text))
         generic = len(parts[0].split()) <= 2  # "Newsletter", "Annual report": the date qualifies it
@@ -214,11 +281,30 @@ def rescan_document(data: bytes) -> PDFDocument:
     return rescued
 
 
+class TurnedTextAggregator(PDFPageAggregator):
+    """pdfminer's page aggregator that lays out a page whose text is turned 90 degrees (a
+    landscape table set on a portrait page) with ``detect_vertical``: the default layout reads
+    such a page one glyph per line. The orientation is decided from the page's glyphs before
+    layout analysis, so each page is interpreted and analysed once."""
+
+    def end_page(self, page: PDFPage) -> None:
+        base = self.laparams
+        if base is None or base.detect_vertical or page_orientation(self.cur_item) not in ("down", "ccw"):
+            super().end_page(page)
+            return
+        self.laparams = copy.copy(base)
+        self.laparams.detect_vertical = True
+        try:
+            super().end_page(page)
+        finally:
+            self.laparams = base
+
+
 def iter_layout_pages(document: PDFDocument, laparams: LAParams | None = None):
     """Yield each page's layout (LTPage) of an opened document, in page-tree order (pdfminer's
     ``extract_pages`` on a document we already parsed, so the file is parsed once)."""
     manager = PDFResourceManager(caching=True)
-    device = PDFPageAggregator(manager, laparams=laparams or LAParams())
+    device = TurnedTextAggregator(manager, laparams=laparams or LAParams())
     interpreter = PDFPageInterpreter(manager, device)
     for page in PDFPage.create_pages(document):
         interpreter.process_page(page)

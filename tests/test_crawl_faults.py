@@ -213,8 +213,8 @@ def test_ingest_of_the_faulty_site_finishes_and_counts_every_fault(tmp_path):
         ("/to-metadata", "fetch"): "refused: 169.254.169.254 resolves to non-public address 169.254.169.254; "
                                    "allow it with fetch.allow_networks or EVIDENCE_HUB_ALLOW_NETWORKS",
         ("/to-outside", "fetch"): "refused: host example.com is outside the source's allowed domains",
-        ("/error.pdf", "extract"): "only 10 words of text in this text/html content (minimum 20); "
-                                   "nothing worth indexing",
+        ("/error.pdf", "extract"): "soft 404: the page says 'Page not found' although the server answered "
+                                   "with success; it is an error page, not a document (check the link in the source)",
         ("/huge", "fetch"): "body of 2097152 bytes is over the 65536-byte cap (not downloaded)",
         ("/huge-stream", "fetch"): outcomes[("/huge-stream", "fetch")],
         ("/gone", "fetch"): "HTTP 404",

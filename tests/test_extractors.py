@@ -93,8 +93,14 @@ def test_corpus_broken_pdfs_fail_with_reasons(corpus_dir, name, reason):
 
 
 def test_html_saved_as_pdf_is_read_as_html(corpus_dir):
-    doc = extract((corpus_dir / "docs" / "ofsted-ilacs-blackpool-2012-07-13.pdf").read_bytes(), url="x.pdf")
-    assert doc.mime == "text/html"
+    # the corpus's .pdf is an HTML "Report not found" page: read as HTML, and refused as a soft 404
+    with pytest.raises(ExtractionError, match="^soft 404: the page says 'Report not found - Find an Inspection"):
+        extract((corpus_dir / "docs" / "ofsted-ilacs-blackpool-2012-07-13.pdf").read_bytes(), url="x.pdf")
+    page = ("<html><head><title>Annual review</title></head><body><main><h1>Annual review</h1>"
+            + "<p>The trust supported more families this year than in any year before it.</p>" * 5
+            + "</main></body></html>")
+    doc = extract(page.encode(), url="https://example.org/annual-review.pdf", content_type="application/pdf")
+    assert doc.mime == "text/html" and doc.title == "Annual review"
 
 
 def test_unsupported_and_empty_content():
