@@ -99,6 +99,8 @@ def main() -> int:
     if marker.exists():
         print(f"reusing the index in {home}")
         report.add("ingest_reused", True, "the corpus index already existed (no ingest timed)")
+        report.add("ingest_reused_note", marker.read_text(encoding="utf-8").strip(),
+                   "what the marker file in --home says about where the index came from")
     else:
         if (home / "registry.sqlite").exists():
             report.add("ingest_resumed", True, "an interrupted ingest in --home was resumed (timing partial)")
