@@ -14,12 +14,14 @@ Scenarios (each row of the output is one verified run):
     folder; ``tests.fault_site.page_html``/``make_pdf`` write the documents, a few new ones and one
     changed one per run, plus one page whose bytes repeat another page) is ingested with the CLI
     into one data directory. Each run is SIGKILLed with its whole process group (Prefect's server,
-    extraction workers) at a random moment (uniform over 0.1-1.0 of the last complete run's
-    duration), then resumed to completion and verified.
+    extraction workers) at a random moment: a third of the runs at a uniform time over 0.1-1.0 of
+    the last complete run's duration (start-up included), the others 0-0.5 s after a random number
+    (0-3) of the run's new documents are indexed; then resumed to completion and verified.
 ``faults``
     ``tests.fault_site.FaultSite`` plus bad PDFs (random bytes behind ``%PDF-``, a truncated PDF, a
-    PDF with a damaged xref, an empty one): 5xx, 429 with Retry-After, a slow drip past the fetch
-    deadline, a truncated body, an error page served as a PDF. One run killed at a random moment,
+    PDF with a damaged xref, an empty one): 5xx, 429 with Retry-After (1 s; and 3600 s from a second
+    host, since it pauses its host), a slow drip past the fetch deadline, a truncated body, an error
+    page served as a PDF. One run killed at a random moment,
     then resumed. Good URLs must be indexed once; bad ones must not be indexed and must carry a
     failure reason in the registry; "either" URLs (recoverable damage) may be indexed (once) or
     fail with a reason.
@@ -65,7 +67,8 @@ JSON (``--json PATH``)::
     }
 
 ``--merge`` keeps the rows of scenarios not run this time from an existing JSON file, so scenarios
-can be run in separate invocations into one file.
+can be run in separate invocations into one file; ``--append`` keeps all its rows and adds these
+(run numbers continue), e.g. to add kill runs in a second invocation.
 """
 
 from __future__ import annotations
@@ -204,6 +207,19 @@ def kill_at_random(hub: Hub, proc: subprocess.Popen, delay: float) -> str:
     indexed = hub.indexed_count()
     Hub.kill(proc)
     return f"SIGKILL at {delay:.1f} s ({indexed} indexed)"
+
+
+def kill_after_indexed(hub: Hub, proc: subprocess.Popen, target: int, jitter: float) -> str:
+    """SIGKILL ``proc`` ``jitter`` seconds after the registry counts ``target`` indexed URLs (or when
+    it ends first, nothing); describe what happened."""
+    while proc.poll() is None and hub.indexed_count() < target:
+        time.sleep(0.02)
+    time.sleep(jitter)
+    if proc.poll() is not None:
+        return f"finished before reaching {target} indexed"
+    indexed = hub.indexed_count()
+    Hub.kill(proc)
+    return f"SIGKILL {jitter:.2f} s after {target} indexed ({indexed} at the kill)"
 
 
 # -- what the index holds ----------------------------------------------------------------------
@@ -351,7 +367,11 @@ def scenario_kill(work: Path, rng: random.Random, runs: int, stop_at: float, rep
                 break
             site.grow(run)
             started = time.monotonic()
-            event = kill_at_random(hub, hub.start(["--sitemap", site.sitemap]), rng.uniform(0.1, 1.0) * estimate)
+            proc = hub.start(["--sitemap", site.sitemap])
+            if rng.random() < 1 / 3:  # any moment, start-up included
+                event = kill_at_random(hub, proc, rng.uniform(0.1, 1.0) * estimate)
+            else:  # while documents are being written: after k of this run's new ones are indexed
+                event = kill_after_indexed(hub, proc, hub.indexed_count() + rng.randint(0, 3), rng.uniform(0, 0.5))
             resumed_at = time.monotonic()
             rc, summary, err = Hub.finish(hub.start(["--sitemap", site.sitemap]))
             estimate = max(10.0, time.monotonic() - resumed_at)
@@ -393,15 +413,17 @@ class BadPdfSite(FaultSite):
 def scenario_faults(work: Path, rng: random.Random, report) -> list[Row]:
     """One run against the fault-injecting site, killed at a random moment, then resumed."""
     good = [f"/ok/page-{i}.html" for i in range(4)] + ["/retry-after/a", "/flaky/a", "/pdf-as-html"]
-    bad = ["/always-503", "/retry-after-hour", "/drip", "/truncated", "/error.pdf", "/gone",
-           "/bad/garbage.pdf", "/bad/empty.pdf"]
+    bad = ["/always-503", "/drip", "/truncated", "/error.pdf", "/gone", "/bad/garbage.pdf", "/bad/empty.pdf"]
     either = ["/bad/truncated.pdf", "/bad/xref-damaged.pdf"]
     hub = Hub(work / "faults-home", work, env={"EVIDENCE_HUB_FETCH__TIMEOUT_S": "4",
                                                "EVIDENCE_HUB_FETCH__RETRIES": "2",
                                                "EVIDENCE_HUB_FETCH__MAX_RETRY_WAIT_S": "5",
                                                "EVIDENCE_HUB_FETCH__BACKOFF_MAX_S": "2"})
-    with BadPdfSite(rng, drip_interval=0.2, pages=4) as site:
-        args = [a for path in good + bad + either for a in ("--url", site.base_url + path)]
+    # "Retry-After: 3600" pauses its whole host (by design), so it gets a host of its own: the other
+    # faults must still be fetched and reach extraction
+    with BadPdfSite(rng, drip_interval=0.2, pages=4) as site, FaultSite() as hour_site:
+        hour_url = hour_site.base_url + "/retry-after-hour"
+        args = [a for path in good + bad + either for a in ("--url", site.base_url + path)] + ["--url", hour_url]
         started = time.monotonic()
         event = kill_at_random(hub, hub.start(args), rng.uniform(0.3, 1.0) * 60)
         rc, summary, err = Hub.finish(hub.start(args))
@@ -421,6 +443,8 @@ def scenario_faults(work: Path, rng: random.Random, report) -> list[Row]:
         url = site.base_url + path
         if url not in urls_in_index and not (failures.get(url) and failures[url][1]):
             checks.append(f"{path} neither indexed nor failed with a reason")
+    if not (failures.get(hour_url) and failures[hour_url][1]) or hour_url in urls_in_index:
+        checks.append("/retry-after-hour has no recorded failure reason")
     reasons = sorted({f"{u.removeprefix(site.base_url)}: {r}" for u, (s, r) in failures.items()})
     row = _row("faults", 1, event, counts, rc=rc, failed_recorded=len(failures), checks=checks,
                seconds=time.monotonic() - started, detail=" | ".join(r[:90] for r in reasons))
@@ -487,13 +511,19 @@ def scenario_opensearch(work: Path, rng: random.Random, port: int, run_dir: Path
 
 def _fill(path: Path, headroom: int) -> None:
     """Write ``path`` until the file system is full, then give back ``headroom`` bytes."""
-    with open(path, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass
+    try:  # the last partial block
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     size = path.stat().st_size
     os.truncate(path, max(0, size - headroom))
 
@@ -590,13 +620,20 @@ def table(rows: list[Row]):
     return t
 
 
-def write_json(path: Path, rows: list[Row], args, merge: bool) -> None:
-    """Write the JSON described in the module docstring (``merge``: keep other scenarios' rows)."""
+def write_json(path: Path, rows: list[Row], args, merge: str | None) -> None:
+    """Write the JSON described in the module docstring. ``merge``: None (only these rows),
+    ``"merge"`` (keep the rows of other scenarios of an existing file) or ``"append"`` (keep all
+    its rows; these rows' run numbers continue theirs)."""
     kept: list[dict] = []
     ran = {r.scenario for r in rows}
-    if merge and path.exists():
-        kept = [r for r in json.loads(path.read_text()).get("runs", []) if r.get("scenario") not in ran]
-    all_rows = kept + [asdict(r) for r in rows]
+    new = [asdict(r) for r in rows]
+    if merge in ("merge", "append") and path.exists():
+        kept = json.loads(path.read_text()).get("runs", [])
+        if merge == "merge":
+            kept = [r for r in kept if r.get("scenario") not in ran]
+        for row in new:  # run numbers go on after the kept rows of the same scenario
+            row["run"] += max((r["run"] for r in kept if r["scenario"] == row["scenario"]), default=0)
+    all_rows = kept + new
     data = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seed": args.seed, "max_minutes": args.max_minutes, "runs_requested": args.runs,
@@ -620,7 +657,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
     parser.add_argument("--json", type=Path, help="write the runs as JSON here")
-    parser.add_argument("--merge", action="store_true", help="keep other scenarios' rows of an existing --json file")
+    parser.add_argument("--merge", action="store_const", const="merge", dest="merge",
+                        help="keep the other scenarios' rows of an existing --json file")
+    parser.add_argument("--append", action="store_const", const="append", dest="merge",
+                        help="keep every row of an existing --json file and add these")
     parser.add_argument("--opensearch-port", type=int, default=9270)
     parser.add_argument("--opensearch-run-dir", type=Path, default=Path("/tmp/soak-os"))
     parser.add_argument("--disk-full-method", choices=("auto", "tmpfs", "rlimit"), default="auto")

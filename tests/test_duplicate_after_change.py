@@ -1,0 +1,44 @@
+"""Regression (found by benchmarks/soak.py, kill scenario run 5): a page recorded as an exact
+duplicate of another page must be indexed once that other page changes.
+
+Two URLs serve the same bytes: one is indexed, the other recorded ``duplicate``. Then the indexed
+page changes. The copy's bytes did not change, but they are no longer in the index under any URL:
+the next run must index the copy. A conditional GET answered 304 for the copy is not proof that
+its content is in the index (its twin no longer holds it); the content is lost otherwise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from config.sources import Source
+from core.models import content_hash
+from demo.server import StaticSite
+from tests.fault_site import page_html
+
+
+def _indexed_hashes(index_path) -> dict[str, str]:
+    with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as db:
+        return dict(db.execute("SELECT url, content_hash FROM documents").fetchall())
+
+
+def test_copy_of_a_changed_page_is_indexed_on_the_next_run(tmp_path, settings):
+    from flows.ingest import run_ingest
+
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    original = page_html("pooled budgets in integrated care", words=150)
+    (site_dir / "report.html").write_bytes(original)
+    (site_dir / "report-copy.html").write_bytes(original)
+    with StaticSite(site_dir) as site:
+        base = site.base_url
+        source = Source(name="site", kind="sitemap", url=base + "/sitemap.xml")
+        first = run_ingest([source], settings)
+        assert (first.indexed, first.duplicates) == (1, 1)
+        (site_dir / "report.html").write_bytes(page_html("pooled budgets in integrated care, revised", words=150))
+        run_ingest([source], settings)
+        indexed = _indexed_hashes(settings.index_path)
+    # the revised page is indexed, and the copy's (original) content is still searchable somewhere
+    assert indexed.get(base + "/report.html") == content_hash((site_dir / "report.html").read_bytes())
+    assert content_hash(original) in indexed.values(), (
+        f"the copy's content is in no indexed document: {indexed}")
