@@ -18,11 +18,12 @@ flow.json       benchmarks/bench_flow.py                     Speed
 index.json      benchmarks/bench_index.py                    Speed (index)
 ir.json         benchmarks/bench_ir.py                       Retrieval (IR collections)
 embed.json      benchmarks/bench_embed.py                    Speed (embedding)
-soak.json       the fault soak                               Fault soak
+soak.json       benchmarks/soak.py                           Fault soak
+fuzz.json       benchmarks/fuzz_extract.py                   Fault soak (extractor fuzzing)
 ==============  ===========================================  ======================================
 
 The first six use the flat shape of ``benchmarks/results_io.py`` (``figures`` + ``descriptions``
-+ run facts). ``ir.json``, ``embed.json`` and ``soak.json`` come from other scripts: when they
++ run facts). ``ir.json``, ``embed.json``, ``soak.json`` and ``fuzz.json`` come from other scripts: when they
 have a ``figures`` object it is used, otherwise every number in them is listed under its dotted
 path. Plots are PNGs drawn with matplotlib (Agg backend) into ``--plots``; BENCHMARKS.md links
 them by a path relative to itself.
@@ -61,6 +62,7 @@ COMMANDS = {
     "ir": "python benchmarks/bench_ir.py --json benchmarks/results/ir.json",
     "embed": "python benchmarks/bench_embed.py --json benchmarks/results/embed.json",
     "soak": "nice -n 10 python benchmarks/soak.py --json benchmarks/results/soak.json",
+    "fuzz": "nice -n 10 python benchmarks/fuzz_extract.py --json benchmarks/results/fuzz.json",
 }
 MODES = ("bm25", "semantic", "hybrid")
 QUERIES = ("bm25", "bm25_filters", "semantic", "semantic_filters", "hybrid", "hybrid_filters",
@@ -577,6 +579,27 @@ def section_soak(r: Report, results: dict[str, dict]) -> None:
         r.add("Runs that were not ok:\n" + "\n".join(details))
 
 
+def section_fuzz(r: Report, results: dict[str, dict]) -> None:
+    """Extractor fuzzing (benchmarks/results/fuzz.json): outcomes overall and per mutation."""
+    r.add("### Extractor fuzzing (benchmarks/fuzz_extract.py)")
+    fuzz = results.get("fuzz")
+    if not isinstance((fuzz or {}).get("outcomes"), dict):
+        _generic(r, "fuzz", fuzz, "Figures from `benchmarks/results/fuzz.json`:")
+        return
+    outcomes = fuzz["outcomes"]
+    settings = ", ".join(f"{k.replace('_', ' ')} {fuzz[k]}" for k in ("seed", "max_minutes") if k in fuzz)
+    r.add(provenance("fuzz", fuzz) + (f" Settings: {settings}." if settings else ""),
+          f"Mutated corpus, demo and fault-site documents through the isolated extraction pool: "
+          f"**{fmt(fuzz.get('inputs'), 'd')} inputs, {fmt(outcomes.get('escaped', 0), 'd')} escaped** (an exception "
+          "other than a recorded extraction error, or a failure without a reason).",
+          table(["outcome", "inputs"], [[k.replace("_", " "), fmt(v, "d")] for k, v in outcomes.items()]))
+    by = fuzz.get("by_mutation") or {}
+    if isinstance(by, dict) and by:
+        columns = sorted({k for v in by.values() if isinstance(v, dict) for k in v})
+        r.add(table(["mutation", *[c.replace("_", " ") for c in columns]],
+                    [[m, *(fmt((v or {}).get(c, 0), "d") for c in columns)] for m, v in sorted(by.items())]))
+
+
 def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) -> Report:
     """Read every result in ``results_dir``, write the PNGs under ``plots`` and the markdown at
     ``out``; returns the :class:`Report` (``written`` lists the PNGs). ``now`` overrides the
@@ -603,6 +626,7 @@ def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) ->
     section_retrieval(r, results)
     section_speed(r, results)
     section_soak(r, results)
+    section_fuzz(r, results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(r.text(), encoding="utf-8")
     return r
