@@ -131,7 +131,7 @@ def main() -> int:
         report.add(f"search_{mode}_ndcg10", figures["ndcg@10"], f"{mode}: mean nDCG@10 over judged queries (0-1)")
         report.add(f"search_{mode}_recall100", figures["recall@100"], f"{mode}: mean recall@100 (0-1)")
         report.add("search_queries", figures["queries"], "queries with at least one relevant document")
-    report.write(parser, args, ignore=("json", "corpus", "labels", "home"))
+    report.write(parser, args, ignore=("json", "home"))
     return 0
 
 

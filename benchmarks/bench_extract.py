@@ -242,7 +242,7 @@ def main() -> None:
         bench_metadata(corpus, args.subset, args.verbose, report)
     if not args.skip_pdf_speed:
         bench_pdf_speed(corpus, args.subset, report)
-    report.write(parser, args, ignore=("json", "shared", "verbose"))
+    report.write(parser, args, ignore=("json", "verbose"))
 
 
 if __name__ == "__main__":

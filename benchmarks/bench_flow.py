@@ -134,7 +134,7 @@ def main() -> None:
         report.add(f"{side}_seconds", best[side], f"best-round wall seconds, {what}")
         report.add(f"{side}_docs_per_s", rate[side], f"documents/s, {what}")
     report.add("ratio", ratio, f"flow docs/s / loop docs/s (target >= {TARGET})")
-    report.write(parser, args, ignore=("json", "folder"))
+    report.write(parser, args, ignore=("json",))
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def main() -> int:
     console.print(table)
     console.print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
                   f"chunks: {total_chunks}; embedding sample: {len(sample)} passages")
-    report.write(parser, args, ignore=("json", "corpus"))
+    report.write(parser, args, ignore=("json",))
     return 0
 
 

@@ -109,15 +109,19 @@ def git_commit() -> tuple[str | None, bool | None]:
 def reduced_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace,
                       ignore: tuple[str, ...] = ("json",)) -> list[str]:
     """The options of ``args`` that differ from the parser's defaults (``["--subset 40", ...]``),
-    leaving out ``ignore`` (destinations such as output paths and data folders that do not change
-    what is measured). An empty list means a full run."""
+    leaving out ``ignore`` (destinations such as output paths that do not change what is
+    measured). Paths are compared resolved, so another data folder (a smaller corpus) counts as
+    reduced. An empty list means a full run."""
     out = []
     for action in parser._actions:  # noqa: SLF001 - argparse has no public listing of its options
         dest = action.dest
         if dest in ignore or dest == "help" or not action.option_strings:
             continue
         value = getattr(args, dest, None)
-        if value != action.default:
+        default = action.default
+        if isinstance(value, Path) and isinstance(default, Path):
+            value, default = value.resolve(), default.resolve()  # ../shared/x and /abs/shared/x are the same
+        if value != default:
             shown = " ".join(map(str, value)) if isinstance(value, list) else ("" if value is True else str(value))
             out.append(f"{action.option_strings[0]} {shown}".strip())
     return out
