@@ -16,15 +16,17 @@ MODES = ("bm25", "semantic", "hybrid")
 
 def eval_search(
     queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (header row), or BEIR queries.jsonl"),
-    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (header row)"),
+    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade with a header "
+                                                   "row (BEIR qrels/*.tsv: query-id, corpus-id, score)"),
     mode: list[str] = typer.Option([], "--mode", help="bm25 | semantic | hybrid (repeatable; default: all three)"),
     json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "per_query": {...}}}'),
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Run judged queries against the index and print nDCG@10 and recall@100 per mode.
 
-    Judgments name documents by file name (matched to the end of indexed URLs) or, for documents
-    imported from JSON lines, by record id."""
+    Judgments name documents by file name (matched to the end of indexed URLs) or, for records of
+    a ``jsonl`` source, by record id (``_id``, the fragment of their ``file:`` URL). Only queries
+    with at least one relevant judgment are run (the others would not be scored)."""
     from flows.context import HubContext
     from index.evaluation import JudgmentsError, read_qrels, read_queries, run_queries, score_run
 
@@ -46,6 +48,8 @@ def eval_search(
     if unknown:
         err.print(f"[yellow]qrels name {len(unknown)} queries that the queries file lacks: "
                   f"{', '.join(unknown[:10])}[/yellow]")
+    judged = {q.query_id for q in judgments if q.relevance > 0}
+    texts = {qid: text for qid, text in texts.items() if qid in judged}  # others are not scored: not run
     ctx = HubContext(settings)
     try:
         report = {m: score_run(judgments, run_queries(ctx.index, ctx.embedder, texts, m)) for m in modes}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
 
-SourceKind = Literal["sitemap", "feed", "listing", "urls", "directory"]
+SourceKind = Literal["sitemap", "feed", "listing", "urls", "directory", "jsonl"]
 
 
 class AdaptiveRecrawl(BaseModel):
@@ -99,8 +99,26 @@ class ListingRules(BaseModel):
         return value
 
 
+class JsonlFields(BaseModel):
+    """Field names of a ``jsonl`` source's records (defaults: the BEIR ``corpus.jsonl`` form).
+
+    ``id``, ``text`` are required in every record; ``title``, ``url`` (the record's own link),
+    ``date`` (ISO 8601 date) and ``metadata`` (an object kept as provenance) are read when present.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field("_id", min_length=1, description="Record id field (matched by qrels corpus-id)")
+    title: str = Field("title", min_length=1)
+    text: str = Field("text", min_length=1)
+    url: str = Field("url", min_length=1)
+    date: str = Field("date", min_length=1)
+    metadata: str = Field("metadata", min_length=1)
+
+
 class Source(BaseModel):
-    """One source: a sitemap, an RSS/Atom feed, a listing page, a list of URLs or a local folder.
+    """One source: a sitemap, an RSS/Atom feed, a listing page, a list of URLs, a local folder or
+    a JSON-lines file of records (``jsonl``: one ``{"_id", "title", "text"}`` object a line, read
+    without fetch or extraction; see :mod:`crawl.jsonl`).
 
     ``allowed_domains`` are hosts whose subdomains are allowed too; when empty, the hosts of
     ``url``/``urls`` are used. Raises pydantic's ``ValidationError`` for a wrong combination
@@ -114,6 +132,7 @@ class Source(BaseModel):
     urls: list[str] = Field(default_factory=list)
     path: Path | None = None
     listing: ListingRules | None = Field(None, description="Selectors and limits of a listing source")
+    fields: JsonlFields | None = Field(None, description="Record field names of a jsonl source")
     publisher: str | None = None
     allowed_domains: list[str] = Field(default_factory=list)
     schedule: Schedule | None = None
@@ -134,9 +153,13 @@ class Source(BaseModel):
                 raise ValueError("a urls source needs a non-empty 'urls' list")
             for item in self.urls:
                 _check_http(item)
-        elif self.kind == "directory" and self.path is None:
-            raise ValueError("a directory source needs 'path'")
-        if not self.allowed_domains and self.kind != "directory":
+        elif self.kind in ("directory", "jsonl") and self.path is None:
+            raise ValueError(f"a {self.kind} source needs 'path'")
+        if self.fields is not None and self.kind != "jsonl":
+            raise ValueError("'fields' is only for a jsonl source")
+        if self.kind == "jsonl" and self.fields is None:
+            self.fields = JsonlFields()
+        if not self.allowed_domains and self.kind not in ("directory", "jsonl"):
             seeds = [self.url] if self.url else self.urls
             self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in seeds} - {""})
         self.allowed_domains = [d.lower().lstrip(".") for d in self.allowed_domains]
@@ -144,7 +167,7 @@ class Source(BaseModel):
 
     def allows_host(self, host: str | None) -> bool:
         """True when ``host`` equals an allowed domain or is a subdomain of one."""
-        if self.kind == "directory":
+        if self.kind in ("directory", "jsonl"):
             return True
         host = (host or "").lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)

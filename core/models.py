@@ -77,7 +77,7 @@ class Page(BaseModel):
 class ExtractedDocument(BaseModel):
     """What extraction returns for one file: text (by page) and metadata with provenance."""
 
-    mime: Literal["application/pdf", "text/html"]
+    mime: Literal["application/pdf", "text/html", "application/x-ndjson"]  # x-ndjson: a jsonl record
     pages: list[Page]
     title: str | None = None
     authors: list[str] = Field(default_factory=list)

@@ -5,7 +5,8 @@ indexes followed; a robots.txt URL stands for the sitemaps it lists; gzip decide
 not by file name or header); feeds with feedparser (relative links resolved against the final URL
 after redirects; dates re-parsed strictly, see :mod:`crawl.dates`); listing pages with
 BeautifulSoup CSS selectors (next page, sub-listings, limits and trap checks). Local folders
-yield ``file:`` URLs for PDF and HTML files.
+yield ``file:`` URLs for PDF and HTML files; a jsonl file yields its records (:mod:`crawl.jsonl`),
+each a ``file:`` URL with the record id as fragment, carrying its text.
 
 A problem with one part of a source (a sitemap child that cannot be fetched or decoded, a
 listing page that fails, a crawler trap) is reported as a :class:`DiscoveryIssue` naming that URL
@@ -311,6 +312,22 @@ def discover_directory(path: Path) -> list[DiscoveredURL]:
     return [DiscoveredURL(url=p.resolve().as_uri()) for p in files]
 
 
+def discover_jsonl(source: Source, issues: list[DiscoveryIssue]) -> list[DiscoveredURL]:
+    """The records of a jsonl source (:class:`crawl.jsonl.JsonlRecord`, in file order; their
+    ``file:`` URLs are canonical as they are). Each bad line is added to ``issues`` as the file's
+    URL and ``line N: reason``. Raises DiscoveryError when the file cannot be read."""
+    from crawl.jsonl import JsonlError, LineProblem, read_records
+
+    problems: list[LineProblem] = []
+    try:
+        records = read_records(source.path, source.fields, problems)
+    except JsonlError as exc:
+        raise DiscoveryError(str(exc)) from None
+    where = Path(source.path).expanduser().resolve().as_uri()
+    issues.extend(DiscoveryIssue(where, f"line {p.line}: {p.reason}") for p in problems)
+    return list(records)
+
+
 def discover(source: Source, fetch: Fetch, issues: list[DiscoveryIssue] | None = None) -> list[DiscoveredURL]:
     """Candidate URLs of ``source``, canonicalised, de-duplicated, in discovery order.
 
@@ -327,6 +344,8 @@ def discover(source: Source, fetch: Fetch, issues: list[DiscoveryIssue] | None =
         raw = discover_listing(source.url, source.listing, fetch, allow_host=source.allows_host, issues=issues)
     elif source.kind == "urls":
         raw = [DiscoveredURL(url=u) for u in source.urls]
+    elif source.kind == "jsonl":
+        return discover_jsonl(source, issues)
     else:
         raw = discover_directory(source.path)
     unique: dict[str, DiscoveredURL] = {}

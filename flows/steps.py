@@ -18,6 +18,7 @@ from core.models import (
     document_id,
 )
 from crawl.fetch import Fetched, FetchError
+from crawl.jsonl import JsonlRecord, extracted_from
 from crawl.urls import canonical_target, file_name_of, host_of
 from extractors.base import ExtractionError
 from flows.context import HubContext
@@ -54,8 +55,11 @@ def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = Fals
 def fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
     """Fetch one discovered URL and extract it unless unchanged, duplicate or not allowed.
 
+    A jsonl source's record is neither fetched nor extracted (see :func:`jsonl_record`).
     Never raises for a bad URL or response: anything unexpected becomes this URL's failure."""
     try:
+        if source.kind == "jsonl":
+            return jsonl_record(ctx, source, item)
         return _fetch_and_extract(ctx, source, item)
     except Exception as exc:  # noqa: BLE001 - one URL's problem must not end the run
         reason = f"unexpected error: {exc.__class__.__name__}: {exc}"
@@ -92,6 +96,25 @@ def discovery_fetch(ctx: HubContext, source: Source) -> Callable[[str], FetchRes
         return result
 
     return fetch
+
+
+def jsonl_record(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
+    """A jsonl source's record (read by discovery) as an extracted outcome, or ``unchanged`` when
+    the index holds it with the same content hash. A URL re-queued from the registry whose record
+    the file no longer holds is ``skipped``."""
+    url = item.url
+    ctx.registry.enqueue(source.name, url, document_id(url))
+    doc_id = document_id(url)
+    if not isinstance(item, JsonlRecord):
+        reason = f"record no longer in {source.path}"
+        ctx.registry.mark(url, "skipped", stage="extract", reason=reason)
+        return Outcome(url=url, doc_id=doc_id, state="skipped", reason=reason)
+    common = dict(url=url, doc_id=doc_id, content_hash=item.digest)
+    if ctx.index.content_hash_of(doc_id) == item.digest:
+        ctx.registry.mark_indexed(url, content_hash=item.digest, etag=None, last_modified=None)
+        return Outcome(state="unchanged", **common)
+    # the record's own link (when it has one) is kept among the document's URLs
+    return Outcome(state="extracted", extracted=extracted_from(item), final_url=item.record_url, **common)
 
 
 def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:

@@ -4,7 +4,7 @@ Queries: TSV with a header and columns ``query_id``, ``query`` (or BEIR ``querie
 ``_id``, ``text``). Judgments (qrels): TSV with a header and columns query id, document key, grade
 (the hub's ``query_id  file  grade`` or BEIR's ``query-id  corpus-id  score``). A document key is
 matched to indexed documents by the file name at the end of their URLs (as for classification
-gold files); documents imported from JSON lines match on their record ``_id`` (the URL fragment).
+gold files); records of a ``jsonl`` source match on their record ``_id`` (the URL fragment).
 
 Measures (computed by ir-measures / pytrec_eval, the TREC tools): nDCG@10 with graded gains
 (Järvelin & Kekäläinen 2002; linear gain as in trec_eval and BEIR) and recall@100. Queries without
@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import ir_measures
 from ir_measures import R, nDCG
@@ -34,9 +34,10 @@ class JudgmentsError(ValueError):
 
 
 def document_key(url: str) -> str:
-    """The key qrels use for a document: the URL fragment for a JSON-lines record
-    (``...corpus.jsonl#<_id>``), else the file name at the end of the URL or path."""
-    fragment = urlsplit(url).fragment if "#" in url else ""
+    """The key qrels use for a document: the percent-decoded URL fragment for a record of a jsonl
+    source (``file:///.../corpus.jsonl#<_id>``, see :mod:`crawl.jsonl`), else the file name at the
+    end of the URL or path."""
+    fragment = unquote(urlsplit(url).fragment) if "#" in url else ""
     return fragment or file_key(url)
 
 
