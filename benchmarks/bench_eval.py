@@ -79,7 +79,8 @@ def hub_json(home: Path, *args: str) -> dict:
 
 
 def main() -> int:
-    """Ingest (unless the index exists), evaluate, print and write the figures; returns the exit status."""
+    """Ingest (unless the index exists), evaluate, print and write the figures; returns the exit
+    status (1 when an ``evidence-hub eval`` command failed: its error is in the JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "docs")
     parser.add_argument("--labels", type=Path, default=ROOT.parent / "shared" / "labels")
@@ -107,7 +108,13 @@ def main() -> int:
         ingest(args.corpus, home, report)
         marker.write_text(str(args.corpus.resolve()) + "\n", encoding="utf-8")
 
-    classify = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"))
+    failed = []
+    try:
+        classify = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"))
+    except subprocess.CalledProcessError as exc:
+        failed.append("classify")
+        report.add("classify_error", (exc.stderr or "")[-500:], "why `eval classify` failed")
+        classify = {}
     report.add("classify_method", classify.get("method"), "classifier method as configured")
     report.add("classify_matched", classify.get("matched"), "gold documents found in the index")
     report.add("classify_unmatched", len(classify.get("unmatched") or []), "gold documents not in the index")
@@ -123,8 +130,13 @@ def main() -> int:
                 unit = "gold documents" if measure == "support" else "0-1"
                 report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
 
-    search = hub_json(home, "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
-                      "--qrels", str(args.labels / "qrels-dev.tsv"))
+    try:
+        search = hub_json(home, "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
+                          "--qrels", str(args.labels / "qrels-dev.tsv"))
+    except subprocess.CalledProcessError as exc:
+        failed.append("search")
+        report.add("search_error", (exc.stderr or "")[-500:], "why `eval search` failed")
+        search = {}
     for mode, figures in search.items():
         print(f"retrieval {mode}: nDCG@10 {figures['ndcg@10']:.3f}, recall@100 {figures['recall@100']:.3f} "
               f"({figures['queries']} judged queries)")
@@ -132,7 +144,7 @@ def main() -> int:
         report.add(f"search_{mode}_recall100", figures["recall@100"], f"{mode}: mean recall@100 (0-1)")
         report.add("search_queries", figures["queries"], "queries with at least one relevant document")
     report.write(parser, args, ignore=("json", "home"))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
