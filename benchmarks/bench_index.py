@@ -401,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
 
     backends = list(args.backends)
     if "opensearch" in backends and not args.opensearch_url:
@@ -440,14 +441,18 @@ def main(argv: list[str] | None = None) -> int:
                                              "machine": machine, "results": results, "failures": failures},
                                             indent=2, default=str))
         console.print(f"figures written to {args.json_out}")
-    flat_report(results, failures, args.json).write(parser, args, ignore=("json", "json_out", "opensearch_url"))
+    flat_report(results, failures, args.json, started).write(parser, args, ignore=("json", "json_out", "opensearch_url"))
     return 1 if failures else 0
 
 
-def flat_report(results: list[dict], failures: list[str], path: Path | None) -> JsonReport:
+def flat_report(results: list[dict], failures: list[str], path: Path | None,
+                started: float | None = None) -> JsonReport:
     """The nested per-run ``results`` as flat figures ``<backend>_<size>_<figure>`` (see the module
-    docstring) in a :class:`JsonReport` for ``path``."""
+    docstring) in a :class:`JsonReport` for ``path``; ``started`` is the ``time.perf_counter()``
+    at which the benchmark began (for its wall time)."""
     report = JsonReport("index", path)
+    if started is not None:
+        report.started = started
     report.add("failures", "; ".join(failures) or None, "runs that failed (backend size: error)")
     for r in results:
         key, what = f"{r['backend']}_{r['size']}", f"{r['backend']}, {r['size']:,} synthetic docs"
