@@ -143,8 +143,8 @@ class Hub:
     def start(self, args: list[str], preexec_fn=None) -> subprocess.Popen:
         """Start ``ingest ARGS --json`` in its own process group; output goes to files."""
         self.count += 1
-        out = open(self.work / f"run-{self.count}.out", "wb")
-        err = open(self.work / f"run-{self.count}.err", "wb")
+        out = open(self.work / f"{self.home.name}-{self.count}.out", "wb")
+        err = open(self.work / f"{self.home.name}-{self.count}.err", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "cli.main", "ingest", *args, "--json"], cwd=ROOT,
                                 env=self.env(), stdout=out, stderr=err, start_new_session=True,
                                 preexec_fn=preexec_fn)
