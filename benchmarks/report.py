@@ -22,7 +22,8 @@ soak.json       benchmarks/soak.py                           Fault soak
 fuzz.json       benchmarks/fuzz_extract.py                   Fault soak (extractor fuzzing)
 ==============  ===========================================  ======================================
 
-The first six use the flat shape of ``benchmarks/results_io.py`` (``figures`` + ``descriptions``
+``NOTES.md`` there, when present, is included verbatim as "Notes on these results" (what a reader
+must know about how the figures were taken). The first six use the flat shape of ``benchmarks/results_io.py`` (``figures`` + ``descriptions``
 + run facts). ``ir.json``, ``embed.json``, ``soak.json`` and ``fuzz.json`` come from other scripts: when they
 have a ``figures`` object it is used, otherwise every number in them is listed under its dotted
 path. Plots are PNGs drawn with matplotlib (Agg backend) into ``--plots``; BENCHMARKS.md links
@@ -150,6 +151,10 @@ def provenance(name: str, result: dict | None) -> str:
         parts.append(f"commit `{result['commit'][:10]}`" + (" with uncommitted changes" if result.get("dirty") else ""))
     if result.get("seconds") is not None:
         parts.append(f"{fmt(result['seconds'], ',.0f')} s")
+    load = result.get("load_average") or {}
+    if load.get("start") is not None or load.get("end") is not None:
+        parts.append(f"load average {fmt(load.get('start'), '.1f')} → {fmt(load.get('end'), '.1f')} "
+                     f"on {fmt((result.get('machine') or {}).get('cpus'), 'd')} CPUs")
     reduced = result.get("reduced")
     line = "; ".join(parts) + "." if parts else ""
     line = line[:1].upper() + line[1:]
@@ -601,8 +606,8 @@ def section_fuzz(r: Report, results: dict[str, dict]) -> None:
 
 
 def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) -> Report:
-    """Read every result in ``results_dir``, write the PNGs under ``plots`` and the markdown at
-    ``out``; returns the :class:`Report` (``written`` lists the PNGs). ``now`` overrides the
+    """Read every result in ``results_dir`` (and its ``NOTES.md``, included verbatim when present),
+    write the PNGs under ``plots`` and the markdown at ``out``; returns the :class:`Report` (``written`` lists the PNGs). ``now`` overrides the
     rendering timestamp (UTC text)."""
     results = load_results(results_dir)
     r = Report(out, plots)
@@ -619,6 +624,9 @@ def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) ->
           "`~/.cache/evidence-hub/venv/bin/python`). Benchmark scripts print figures and assert nothing.",
           (f"**Reduced runs:** {', '.join(f'`{n}`' for n in reduced)} — see the Runs table; their figures come "
            "from fewer documents/queries than `make bench` uses." if reduced else ""))
+    notes = results_dir / "NOTES.md"
+    if notes.is_file():
+        r.add("## Notes on these results", notes.read_text(encoding="utf-8").strip())
     section_machine(r, results)
     section_runs(r, results)
     section_extraction(r, results)

@@ -11,6 +11,7 @@ knowledge of the script::
       "date_utc": "2026-11-30T04:40:00Z",           # when the run finished
       "commit": "b897497…", "dirty": true,          # git HEAD of the clone, uncommitted changes?
       "seconds": 123.4,                             # wall time of the whole script
+      "load_average": {"start": 1.9, "end": 2.3},   # 1-minute load average before and after (vs "cpus")
       "machine": {"cpu_model", "cpus", "ram_gib", "os", "python", "packages": {name: version}},
       "figures": {"articles_hub_all_f1": 0.912, ...},          # name -> number, string or null
       "descriptions": {"articles_hub_all_f1": "mean token F1 ..."}   # name -> what it is, with unit
@@ -81,6 +82,14 @@ def _ram_gib() -> float | None:
     return None
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average (runnable processes; compare with the CPU count), None if unknown."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def machine() -> dict[str, Any]:
     """This machine: ``{"cpu_model", "cpus", "ram_gib", "os", "python", "packages": {name: version}}``
     (packages that are not installed are left out)."""
@@ -141,6 +150,7 @@ class JsonReport:
         self.figures: dict[str, Any] = {}
         self.descriptions: dict[str, str] = {}
         self.started = time.perf_counter()
+        self.load_start = _load_average()
 
     def add(self, name: str, value: Any, description: str) -> None:
         """Record figure ``name`` (a lower-case identifier) = ``value``, described with its unit."""
@@ -169,6 +179,7 @@ class JsonReport:
                "reduced": reduced_arguments(parser, args, ignore) if parser is not None and args is not None else [],
                "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "commit": commit, "dirty": dirty, "seconds": round(time.perf_counter() - self.started, 1),
+               "load_average": {"start": self.load_start, "end": _load_average()},
                "machine": machine(), "figures": self.figures, "descriptions": self.descriptions}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

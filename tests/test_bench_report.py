@@ -65,6 +65,7 @@ def rendered(tmp_path):
             {"scenario": "diskfull", "run": 1, "event": "ballast", "expected": 9, "indexed": 8, "lost": 1,
              "duplicated": 0, "extra": 0, "failed_recorded": 3, "outcome": "FAIL", "seconds": 40.0}],
         "totals": {"runs": 2, "ok": 1, "lost": 1, "duplicated": 0}}))
+    (results / "NOTES.md").write_text("These figures were taken on a test machine.\n")
     out = tmp_path / "site" / "BENCHMARKS.md"
     result = report.render(results, out, tmp_path / "site" / "docs" / "benchmarks", now="2026-11-30 05:00 UTC")
     return out.read_text(encoding="utf-8"), result
@@ -79,6 +80,7 @@ def test_figures_appear_in_the_markdown(rendered):
                    "0.92", "0.91", "0.56"):  # speed ratios, end to end
         assert figure in text, figure
     assert "Test CPU 9000 × 2 logical CPUs" in text
+    assert "## Notes on these results\n\nThese figures were taken on a test machine." in text
     assert "`0123456789`" in text and "2026-11-30 04:00:00 UTC" in text
     assert "**Reduced run** (`--subset 60`)" in text
     assert "python benchmarks/bench_extract.py --json benchmarks/results/extract.json" in text
@@ -137,5 +139,6 @@ def test_json_report_is_flat_and_records_the_reduced_arguments(tmp_path):
     assert data["figures"]["speed_docs_per_s"] == 12.3457 and data["figures"]["nothing"] is None
     assert data["figures"]["peak_rss_self_mib"] > 0
     assert data["reduced"] == ["--subset 5"]
+    assert data["load_average"]["end"] >= 0 and data["machine"]["cpus"] >= 1
     assert all(not isinstance(v, (dict, list)) for v in data["figures"].values())
     assert set(data["figures"]) == set(data["descriptions"])
