@@ -236,10 +236,13 @@ def main() -> None:
     corpus = args.shared / "corpus"
     if not corpus.exists():
         sys.exit(f"{corpus} is missing: the benchmark needs ../shared beside the clone")
+    # the JSON is rewritten after each part, so an interrupted run keeps what it measured
     if not args.skip_articles:
         bench_articles(corpus / "article-extraction-benchmark", args.subset, report)
+        report.write(parser, args, ignore=("json", "verbose"))
     if not args.skip_metadata:
         bench_metadata(corpus, args.subset, args.verbose, report)
+        report.write(parser, args, ignore=("json", "verbose"))
     if not args.skip_pdf_speed:
         bench_pdf_speed(corpus, args.subset, report)
     report.write(parser, args, ignore=("json", "verbose"))
