@@ -190,12 +190,15 @@ def bar_groups(path: Path, groups: list[str], series: dict[str, list[float | Non
         for bar, value in zip(bars, values):
             if value is None:
                 bar.set_visible(False)
+    styles = iter([":", "--", "-."])
     for label, y in (lines or {}).items():
-        (ax.axvline if horizontal else ax.axhline)(y, color="grey", linestyle="--", linewidth=1)
-        if horizontal:
-            ax.text(y, -0.7, f" {label}", color="grey", fontsize=8, va="bottom")
-        else:
-            ax.text(len(groups) - 0.5, y, f" {label}", color="grey", fontsize=8, va="bottom", ha="right")
+        (ax.axvline if horizontal else ax.axhline)(y, color="grey", linestyle=next(styles, "--"), linewidth=1,
+                                                   label=label)
+    if horizontal or len(groups) * len(series) <= 12:
+        for container in ax.containers:
+            values = [b.get_width() if horizontal else b.get_height() for b in container]
+            ax.bar_label(container, labels=[("" if not b.get_visible() else f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}")
+                                            for b, v in zip(container, values)], fontsize=7, padding=2)
     if horizontal:
         ax.set_yticks(range(len(groups)), groups)
         ax.invert_yaxis()
@@ -213,8 +216,11 @@ def bar_groups(path: Path, groups: list[str], series: dict[str, list[float | Non
         if ylim:
             ax.set_ylim(*ylim)
     ax.set_title(title)
-    if len(series) > 1:
-        ax.legend(fontsize=8)
+    if len(series) > 1 or lines:
+        if horizontal:
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=8, loc="best")
     ax.grid(axis="x" if horizontal else "y", alpha=0.3)
     return _save(fig, path)
 
@@ -346,6 +352,14 @@ def _label_names() -> dict[str, str]:
         return {}
 
 
+def _reused(f: dict) -> str:
+    """A warning when bench_eval reused an index instead of ingesting the corpus itself."""
+    if not f.get("ingest_reused"):
+        return ""
+    return ("**This run did not ingest the corpus itself:** it reused the index in `--home`"
+            + (f" ({fmt(f['ingest_reused_note'])})" if f.get("ingest_reused_note") else "") + ".")
+
+
 def section_classification(r: Report, results: dict[str, dict]) -> None:
     """Per-label precision / recall / F1 and micro / macro averages from ``eval classify``."""
     result = results.get("eval")
@@ -357,7 +371,8 @@ def section_classification(r: Report, results: dict[str, dict]) -> None:
           "the developer corpus (`../shared/corpus/docs` served on 127.0.0.1 and ingested from its sitemap by the "
           "real flow, as in the `corpus_run` test fixture), classifier as configured "
           f"(`{fmt(f.get('classify_method'))}`); {fmt(f.get('classify_matched'), 'd')} gold documents matched, "
-          f"{fmt(f.get('classify_unmatched'), 'd')} not in the index. The gold labels are one annotator's.")
+          f"{fmt(f.get('classify_unmatched'), 'd')} not in the index. The gold labels are one annotator's.",
+          _reused(f))
     names = _label_names()
     kinds = [k for k in ("policy_areas", "themes") if f.get(f"classify_{k}_micro_f1") is not None]
     r.add(table(["labels", "micro P", "micro R", "micro F1", "macro F1"], [
@@ -413,7 +428,7 @@ def section_retrieval(r: Report, results: dict[str, dict]) -> None:
         r.add("`evidence-hub eval search --queries ../shared/labels/queries-dev.tsv --qrels "
               "../shared/labels/qrels-dev.tsv --json` on the same corpus index "
               f"({fmt(f.get('search_queries'), 'd')} queries with a relevant document; graded judgments; "
-              "ir-measures / pytrec_eval).",
+              "ir-measures / pytrec_eval).", _reused(f),
               table(["mode", "nDCG@10", "recall@100"],
                     [[m, fmt(f.get(f"search_{m}_ndcg10")), fmt(f.get(f"search_{m}_recall100"))] for m in MODES]))
         r.plot(bar_groups(r.plots / "retrieval-dev.png", list(MODES),
@@ -489,7 +504,7 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
         r.add(table(["stage", "hub", "plain library", "hub / plain", "results"], rows))
         r.plot(bar_groups(r.plots / "speed-ratios.png", list(ratios), {"hub / plain": list(ratios.values())},
                           "Hub throughput / plain library throughput", "ratio (1 = as fast)",
-                          lines={"1.0": 1.0, "0.8 target": 0.8}, horizontal=True),
+                          lines={"as fast (1.0)": 1.0, "target 0.8": 0.8}, horizontal=True),
                "Hub vs plain library throughput ratios")
     for name in ("pipeline", "fetch", "flow"):
         r.add(f"`{name}`: {provenance(name, results.get(name))}")
