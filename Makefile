@@ -69,10 +69,12 @@ opensearch-stop:
 # `make bench`: every benchmark on this machine, each writing its figures to $(BENCH_RESULTS)/<name>.json,
 # then BENCHMARKS.md and its plots (docs/benchmarks/). A failing benchmark does not stop the others: its
 # old JSON is removed first (the report then says "not run"), and make exits non-zero at the end naming it.
-# bench_ir.py and bench_embed.py run when present. `make report` only re-renders from the JSON there.
+# bench_ir.py and bench_embed.py run when present. $(BENCH_RESULTS)/NOTES.md (caveats about how earlier
+# figures were taken, shown in BENCHMARKS.md) is removed: a full run needs none; write a new one if it does.
+# `make report` only re-renders from the JSON there.
 BENCH_RESULTS ?= benchmarks/results
 bench: install
-	@mkdir -p $(BENCH_RESULTS); failed=""; \
+	@mkdir -p $(BENCH_RESULTS); rm -f $(BENCH_RESULTS)/NOTES.md; failed=""; \
 	  run() { name=$$1; shift; rm -f $(BENCH_RESULTS)/$$name.json; echo ">> $$name: $$*"; \
 	    "$$@" --json $(BENCH_RESULTS)/$$name.json || failed="$$failed $$name"; }; \
 	  run extract $(PY) benchmarks/bench_extract.py; \
