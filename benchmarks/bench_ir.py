@@ -203,7 +203,7 @@ def main() -> int:
             table.add_row(name, SPLITS[name], mode, str(figures[mode]["queries"]), _fmt(figures[mode]["ndcg@10"]),
                           _fmt(figures[mode]["recall@100"]), _fmt(baseline_ndcg), _fmt(baseline_recall),
                           f"{report.figures[f'{name}_ingest_docs_per_s']:.1f}" if mode == "bm25" else "")
-    Console().print(table)
+    Console(width=160).print(table)
     for name in results:
         for mode in MODES:
             print(f"{name} {mode} baseline: {BASELINES[name][mode][2]}")
