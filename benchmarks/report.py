@@ -506,6 +506,14 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
                           "Hub throughput / plain library throughput", "ratio (1 = as fast)",
                           lines={"as fast (1.0)": 1.0, "target 0.8": 0.8}, horizontal=True),
                "Hub vs plain library throughput ratios")
+    if any(pipeline.get(k) is not None for k in ("chunk_docs_per_s", "classify_docs_per_s", "index_load_docs_per_s")):
+        r.add("Stages with no plain library to compare against (bench_pipeline):",
+              table(["stage", "rate"], [
+                  ["chunk", f"{fmt(pipeline.get('chunk_docs_per_s'), ',.0f')} docs/s "
+                            f"({fmt(pipeline.get('chunks'), 'd')} chunks)"],
+                  ["classify (zero-shot, first 40 chunks a document)",
+                   f"{fmt(pipeline.get('classify_docs_per_s'), ',.2f')} docs/s"],
+                  ["embedded index load", f"{fmt(pipeline.get('index_load_docs_per_s'), ',.1f')} docs/s"]]))
     for name in ("pipeline", "fetch", "flow"):
         r.add(f"`{name}`: {provenance(name, results.get(name))}")
 
@@ -513,7 +521,8 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
     e2e = figures_of(results.get("eval"))
     rows = []
     if pipeline.get("e2e_docs_per_s") is not None:
-        rows.append(["corpus, sitemap → index (bench_pipeline)", fmt(pipeline["e2e_docs_per_s"], ".2f"),
+        rows.append([f"{fmt(pipeline.get('documents'), 'd')} corpus documents, sitemap → index (bench_pipeline)",
+                     fmt(pipeline["e2e_docs_per_s"], ".2f"),
                      f"{fmt(pipeline.get('e2e_indexed'), 'd')} indexed, {fmt(pipeline.get('e2e_failed'), 'd')} failed "
                      f"in {fmt(pipeline.get('e2e_seconds'), ',.0f')} s"])
     if e2e.get("ingest_docs_per_s") is not None:
