@@ -89,6 +89,7 @@ class ExtractedDocument(BaseModel):
     page_count: int | None = None
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
     quality: Quality = Quality()
+    report_url: str | None = None  # a landing page's link to the report (PDF) it introduces
 
     @property
     def text(self) -> str:

@@ -15,6 +15,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
+from extractors.landing import report_link
 from extractors.doctype import guess_doc_type
 from extractors.text import detect_language, normalise_text, text_quality
 
@@ -216,5 +217,6 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     return ExtractedDocument(
         mime="text/html", pages=[Page(number=1, text=text)], title=title, authors=authors,
         publisher=site_name, published_date=published, language=language, canonical_url=canonical,
+        report_url=report_link(soup, url, title, len(text.split())),
         doc_type=doc_type, page_count=None, provenance=provenance, quality=quality,
     )

@@ -21,6 +21,7 @@ from crawl.fetch import Fetched, FetchError
 from crawl.jsonl import JsonlRecord, extracted_from
 from crawl.urls import canonical_target, file_name_of, host_of
 from extractors.base import ExtractionError
+from extractors.landing import fuse_landing_page
 from flows.context import HubContext
 from index.chunking import chunk_pages
 
@@ -45,6 +46,7 @@ class Outcome:
     canonical: str | None = None
     reason: str | None = None
     retryable: bool = False  # a transient fetch failure (429, 5xx, transport): worth a task retry
+    report_url: str | None = None  # a landing page fused with the report it links (its content hash is the report's)
 
 
 def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = False) -> Outcome:
@@ -184,6 +186,10 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     except ExtractionError as exc:
         registry.mark(url, "failed", stage="extract", reason=str(exc))
         return _failed(url, doc_id, "extract", str(exc), fetched=True)
+    if extracted.report_url and ctx.settings.extraction.fuse_landing_pages:
+        extracted, report_url, report_hash = _fuse_report(ctx, source, extracted)
+        if report_url:  # the document's content is now the report's: a separate fetch of it is a duplicate
+            common.update(content_hash=report_hash, report_url=report_url)
     minimum = ctx.settings.extraction.min_words
     if extracted.word_count < minimum:
         reason = (f"only {extracted.word_count} words of text in this {extracted.mime} content "
@@ -191,6 +197,32 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         registry.mark(url, "failed", stage="extract", reason=reason)
         return _failed(url, doc_id, "extract", reason, fetched=True)
     return Outcome(state="extracted", extracted=extracted, **common)
+
+
+def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument) -> tuple[ExtractedDocument, str | None, str | None]:
+    """Fetch and extract the PDF a landing page links (``page.report_url``) and fuse the two
+    (:func:`extractors.landing.fuse_landing_page`). Returns (document, report URL, report content
+    hash); when the report cannot be had (refused, robots, fetch or extraction failure) the page
+    stays a document of its own, flagged ``landing_page_report_unavailable``, and (page, None, None)
+    comes back."""
+    report_url = page.report_url
+    reason = _refusal(ctx, source, report_url)
+    if reason is None and ctx.settings.fetch.obey_robots:
+        allowed, why = ctx.robots.can_fetch(report_url)
+        reason = None if allowed else why
+    if reason is None:
+        try:
+            result = ctx.fetcher.get(report_url, allow_host=source.allows_host)
+            report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
+                result.content, url=report_url, content_type=result.content_type))
+            if report.mime != "application/pdf":
+                reason = f"the linked report is {report.mime}, not a PDF"
+        except (FetchError, ExtractionError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+    if reason is not None:
+        flags = [*page.quality.flags, "landing_page_report_unavailable"]
+        return page.model_copy(update={"quality": page.quality.model_copy(update={"flags": flags})}), None, None
+    return fuse_landing_page(page, report), report_url, content_hash(result.content)
 
 
 def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
@@ -206,7 +238,7 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
         publisher = source.publisher
         provenance["publisher"] = FieldProvenance(source="source_config", confidence=0.9)
     url = outcome.canonical or outcome.url
-    urls = [url] + [u for u in (outcome.url, outcome.final_url) if u and u != url]
+    urls = [url] + [u for u in (outcome.url, outcome.final_url, outcome.report_url) if u and u != url]
     return IndexedDocument(
         id=outcome.doc_id, url=url, source=source.name, urls=list(dict.fromkeys(urls)),
         content_hash=outcome.content_hash, title=title, authors=extracted.authors, publisher=publisher,
@@ -218,6 +250,15 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
 
 def _duplicate_of(ctx: HubContext, outcome: Outcome) -> Outcome | None:
     twin = ctx.registry.indexed_with_hash(outcome.content_hash, other_than=outcome.url)
+    if twin is not None and outcome.report_url and twin.url == outcome.report_url and outcome.extracted is not None:
+        # the report was indexed on its own before its landing page was read: the fused
+        # document replaces it (removed first, so a kill in between loses nothing: the
+        # landing page is not yet marked indexed and is processed again)
+        ctx.index.delete(twin.doc_id)
+        ctx.registry.mark_duplicate(twin.url, content_hash=outcome.content_hash, etag=twin.etag,
+                                    last_modified=twin.last_modified,
+                                    reason=f"fused into its landing page {outcome.url}")
+        return None
     if twin is None:
         return None
     reason = f"same content as {twin.url}"

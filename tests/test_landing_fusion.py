@@ -1,0 +1,135 @@
+"""Landing page + PDF fusion (issue 4, item 3): a report's landing page and the PDF it links
+become one document (the PDF's text, the page's metadata, both URLs), whichever of the two the
+crawler meets first; a page listing many PDFs stays a page. Real HTTP on 127.0.0.1, real PDFs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bs4 import BeautifulSoup
+from fpdf import FPDF
+
+from config import load_settings
+from config.sources import Source
+from core.models import document_id
+from extractors.html import extract_html
+from extractors.landing import report_link
+from tests.sites import Route, RoutedSite
+
+PDF_ONLY = "tidal allotment cooperatives"  # words only the report's body holds
+
+
+def _report_pdf() -> bytes:
+    pdf = FPDF()
+    pdf.set_title("Microsoft Word - final_v3.docx")  # a junk Info title: the landing page knows better
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.multi_cell(0, 10, "Growing together: community food projects", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    body = (f"This evaluation followed twelve {PDF_ONLY} over two growing seasons and measured how many "
+            "households took part, what they grew and how the projects were run. ") * 12
+    pdf.multi_cell(0, 6, body, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _landing(pdf_href: str, extra: str = "") -> bytes:
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Evaluation of community food projects - Harbourside Trust</title>
+<meta name="citation_title" content="Evaluation of community food projects">
+<meta name="citation_author" content="Ada Moss"><meta name="citation_publication_date" content="2024-03-14">
+<meta property="og:site_name" content="Harbourside Trust"></head>
+<body><nav><a href="/about.pdf">About us (PDF)</a></nav>
+<main><h1>Evaluation of community food projects</h1>
+<p>Published 14 March 2024. Our evaluation of the community food projects we fund across the
+region, with what worked and what we will change.</p>
+<p><a href="{pdf_href}">Download the full report (PDF, 1 MB)</a></p>{extra}</main>
+<footer><a href="/privacy.pdf">Privacy notice</a></footer></body></html>""".encode()
+
+
+def test_report_link_finds_the_one_report_and_refuses_indexes():
+    url = "https://example.org/evaluations/food"
+    page = BeautifulSoup(_landing("/files/food-evaluation.pdf"), "lxml")
+    assert report_link(page, url, "Evaluation of community food projects", 30) == "https://example.org/files/food-evaluation.pdf"
+    # nav/footer PDFs do not count; a long page is a document of its own
+    assert report_link(page, url, "Evaluation", 5000) is None
+    index = "".join(f'<li><a href="/files/report-{i}.pdf">Annual report {2000 + i}</a></li>' for i in range(6))
+    listing = BeautifulSoup(f"<html><body><main><h1>Publications</h1><ul>{index}</ul></main></body></html>", "lxml")
+    assert report_link(listing, url, "Publications", 40) is None
+    # several PDFs, one of them plainly the report
+    two = _landing("/files/food-evaluation.pdf", '<p><a href="/files/easy-read-poster.pdf">Poster</a></p>')
+    assert report_link(BeautifulSoup(two, "lxml"), url, "Evaluation of community food projects", 40) \
+        == "https://example.org/files/food-evaluation.pdf"
+
+
+def test_extract_html_records_the_report_link():
+    doc = extract_html(_landing("../files/food-evaluation.pdf"), url="https://example.org/evaluations/food")
+    assert doc.report_url == "https://example.org/files/food-evaluation.pdf"
+
+
+def _ingest(tmp_path, urls: list[str], routes: dict[str, Route], **extraction):
+    from flows.context import HubContext
+    from flows.ingest import run_ingest
+
+    settings = load_settings(home=str(tmp_path / "hub"), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0},
+                             extraction=extraction)
+    summary = run_ingest([Source(name="trust", kind="urls", urls=urls)], settings)
+    return summary, HubContext(settings)
+
+
+def _routes() -> dict[str, Route]:
+    return {
+        "/evaluations/food": Route(200, _landing("/files/food-evaluation.pdf"), {"Content-Type": "text/html; charset=utf-8"}),
+        "/files/food-evaluation.pdf": Route(200, _report_pdf(), {"Content-Type": "application/pdf"}),
+    }
+
+
+def test_landing_page_and_its_pdf_become_one_document_in_either_order(tmp_path):
+    from index.query import SearchQuery
+
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        page, pdf = site.base_url + "/evaluations/food", site.base_url + "/files/food-evaluation.pdf"
+        for order, folder in (([page, pdf], "page-first"), ([pdf, page], "pdf-first")):
+            summary, ctx = _ingest(tmp_path / folder, order, routes)
+            try:
+                # fetched concurrently: the report may be indexed alone first, then replaced
+                assert summary.failed == 0 and summary.indexed + summary.duplicates == 2, (order, summary.failures)
+                (doc_id,) = ctx.index.ids()
+                record = ctx.registry.get(pdf)
+                assert record.state == "duplicate" and page in record.reason
+                assert doc_id == document_id(page)
+                doc = ctx.index.get(doc_id)
+                assert doc.title == "Evaluation of community food projects"
+                assert doc.authors == ["Ada Moss"] and doc.published_date == date(2024, 3, 14)
+                assert PDF_ONLY in doc.text and doc.page_count == 1 and pdf in doc.urls and page in doc.urls
+                assert doc.provenance["title"].source.startswith("landing_page:")
+                assert doc.provenance["text"].source.startswith("report_pdf:")
+                assert "landing_page_fused" in doc.quality.flags
+                hits = ctx.index.search(SearchQuery(text=PDF_ONLY, mode="bm25")).hits
+                assert [h.id for h in hits] == [doc_id]
+            finally:
+                ctx.close()
+
+
+def test_unreachable_report_leaves_the_page_a_flagged_document(tmp_path):
+    routes = _routes()
+    del routes["/files/food-evaluation.pdf"]
+    with RoutedSite(routes) as site:
+        summary, ctx = _ingest(tmp_path, [site.base_url + "/evaluations/food"], routes)
+    try:
+        assert summary.indexed == 1
+        doc = ctx.index.get(ctx.index.ids()[0])
+        assert "landing_page_report_unavailable" in doc.quality.flags and PDF_ONLY not in doc.text
+    finally:
+        ctx.close()
+
+
+def test_fusion_can_be_turned_off(tmp_path):
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        summary, ctx = _ingest(tmp_path, [site.base_url + "/evaluations/food"], routes, fuse_landing_pages=False)
+    try:
+        assert summary.indexed == 1 and PDF_ONLY not in ctx.index.get(ctx.index.ids()[0]).text
+        assert [path for path, _ in site.hits if path.endswith(".pdf")] == []
+    finally:
+        ctx.close()
