@@ -264,7 +264,7 @@ def section_machine(r: Report, results: dict[str, dict]) -> None:
         packages = ", ".join(f"{k} {v}" for k, v in sorted(m.get("packages", {}).items()))
         intro = f"Results {', '.join(f'`{n}`' for n in names)} ran on:" if len(machines) > 1 else \
             "Every result below ran on:"
-        r.add(intro, table(["", ""], [
+        r.add(intro, table(["part", "what"], [
             ["CPU", f"{m.get('cpu_model')} × {m.get('cpus')} logical CPUs"],
             ["RAM", f"{fmt(m.get('ram_gib'), '.1f')} GiB"],
             ["OS", fmt(m.get("os"))],
@@ -275,8 +275,9 @@ def section_machine(r: Report, results: dict[str, dict]) -> None:
                        if figures_of(x).get("opensearch_version")), None)
     if os_version:
         r.add(f"OpenSearch node: {os_version} (single node on the same machine).")
-    r.add("The machine is shared (2 cores with other work running): wall-clock figures vary by ±10-20 % "
-          "from run to run; ratios taken in the same run (hub vs plain library, interleaved) vary less.")
+    r.add("Wall-clock figures depend on what else the machine is running. Each run's 1-minute load average "
+          "(before → after, against the CPU count) is in the Runs table. Ratios taken within one run (the hub "
+          "and the plain library interleaved on the same input) vary less than absolute rates.")
 
 
 def section_runs(r: Report, results: dict[str, dict]) -> None:
@@ -285,16 +286,21 @@ def section_runs(r: Report, results: dict[str, dict]) -> None:
     for name in COMMANDS:
         result = results.get(name)
         if not result:
-            rows.append([f"`{name}`", "not run", "—", "—", "—"])
+            rows.append([f"`{name}`", "not run", "—", "—", "—", "—"])
             continue
+        load = result.get("load_average") or {}
+        load_text = (f"{fmt(load.get('start'), '.1f')} → {fmt(load.get('end'), '.1f')}"
+                     if load.get("start") is not None or load.get("end") is not None else "—")
+        kind = ("—" if "reduced" not in result else
+                ", ".join(f"`{x}`" for x in result["reduced"]) or "full")
+        if figures_of(result).get("ingest_reused"):
+            kind += " (reused an existing index)"
         date = str(result.get("date_utc") or result.get("generated_at") or "—").replace("T", " ").replace("Z", "")
         rows.append([f"`{name}`", date,
                      f"`{result['commit'][:10]}`" + ("+" if result.get("dirty") else "") if result.get("commit") else "—",
-                     fmt(result.get("seconds"), ",.0f"),
-                     ("—" if "reduced" not in result else
-                      ", ".join(f"`{x}`" for x in result["reduced"]) or "full")])
+                     fmt(result.get("seconds"), ",.0f"), load_text, kind])
     r.add("## Runs", table(["results file", "finished (UTC)", "commit (+ = uncommitted changes)", "seconds",
-                            "run"], rows))
+                            "load average", "run"], rows))
 
 
 def section_extraction(r: Report, results: dict[str, dict]) -> None:
