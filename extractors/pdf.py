@@ -25,6 +25,7 @@ from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.dates import first_pages_date
 from extractors.doctype import guess_doc_type
+from extractors.xmp import XmpMetadata, parse_xmp
 from extractors.text import cid_ratio, detect_language, normalise_text, strip_running_lines, text_quality
 
 JUNK_TITLE_RE = re.compile(
@@ -33,6 +34,7 @@ JUNK_TITLE_RE = re.compile(
     r"^[A-Za-z0-9_-]+\.(doc|docx|pdf)$|^\s*$",
     re.I,
 )
+C1_RE = re.compile(r"[\x80-\x9f]")  # C1 controls in a decoded Info string: PDFDocEncoding gone wrong
 PDF_DATE_RE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
 
@@ -328,6 +330,15 @@ def choose_pdf_date(info_date: date | None, first_pages: list[str]) -> tuple[dat
     return None, "", 0.0
 
 
+def _xmp_of(document: PDFDocument) -> XmpMetadata:
+    """The document's XMP packet (catalog ``/Metadata``), parsed; empty when absent or unreadable."""
+    try:
+        stream = resolve1(document.catalog.get("Metadata"))
+        return parse_xmp(stream.get_data()) if stream is not None and hasattr(stream, "get_data") else XmpMetadata()
+    except Exception:  # noqa: BLE001 - a broken metadata stream only loses the XMP fields
+        return XmpMetadata()
+
+
 def _page_text(page: LTPage) -> str:
     return "".join(box.get_text() for box in page if isinstance(box, LTTextContainer))
 
@@ -411,20 +422,35 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         raise ExtractionError(f"PDF has no text layer ({len(raw_pages)} pages; scanned image?); OCR is not enabled")
 
     provenance: dict[str, FieldProvenance] = {"text": text_source}
+    xmp = _xmp_of(document)
+    info_title = _info_text(info, "Title")
+    meta_title, meta_source = info_title, "pdf_info"
+    if xmp.title and not is_junk_title(xmp.title) and (is_junk_title(info_title) or C1_RE.search(info_title)):
+        meta_title, meta_source = xmp.title, "pdf_xmp"  # Info missing, junk or mis-decoded: XMP is Unicode
     title, title_source, confidence = choose_pdf_title(
-        _info_text(info, "Title"),
+        meta_title,
         layout_title(first_page, statistics.median(sizes) if sizes else None) if first_page is not None else None,
         " ".join(p.text for p in pages[:2]))
     if title:
+        if meta_source == "pdf_xmp":
+            title_source = title_source.replace("pdf_info", "pdf_xmp")
         provenance["title"] = FieldProvenance(source=title_source, confidence=confidence)
     author = _info_text(info, "Author")
     authors = [a.strip() for a in re.split(r";|\band\b|,(?=\s*[A-Z][a-z]+\s)", author or "") if a.strip()] \
         if author and not is_junk_title(author + " x") else []
     if authors:
         provenance["authors"] = FieldProvenance(source="pdf_info", confidence=0.5)
-    published, date_source, date_confidence = choose_pdf_date(
-        pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate"))),
-        [p.text for p in pages[:3]])
+    elif xmp.creators:
+        authors = [c for c in xmp.creators if not is_junk_title(c + " x")]
+        if authors:
+            provenance["authors"] = FieldProvenance(source="pdf_xmp", confidence=0.5)
+    publisher = xmp.publisher
+    if publisher:
+        provenance["publisher"] = FieldProvenance(source="pdf_xmp", confidence=0.6)
+    info_date = pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate")))
+    published, date_source, date_confidence = choose_pdf_date(info_date or xmp.created, [p.text for p in pages[:3]])
+    if date_source == "pdf_info_creation_date" and not info_date:
+        date_source = "pdf_xmp_create_date"
     if published:
         provenance["published_date"] = FieldProvenance(source=date_source, confidence=date_confidence)
     text = "\n\n".join(p.text for p in pages)
@@ -443,7 +469,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     doc_type = guess_doc_type(url=url, title=title, mime="application/pdf")
     provenance["doc_type"] = FieldProvenance(source="rules_url_title", confidence=0.5)
     return ExtractedDocument(
-        mime="application/pdf", pages=pages, title=title, authors=authors, publisher=None,
+        mime="application/pdf", pages=pages, title=title, authors=authors, publisher=publisher,
         published_date=published, language=language, doc_type=doc_type,
         page_count=max(len(raw_pages), independent), provenance=provenance, quality=Quality(score=score, flags=flags),
     )

@@ -110,3 +110,34 @@ def test_a_long_document_about_things_not_found_is_not_a_soft_404():
     doc = extract_html(_page("<title>Not found: the evidence gap in rural transport</title>",
                              ARTICLE.format(h1="Not found: the evidence gap in rural transport")))
     assert doc.title == "Not found: the evidence gap in rural transport"
+
+
+XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+  xmp:CreateDate="2023-05-02T09:30:00+01:00">
+<dc:title><rdf:Alt><rdf:li xml:lang="fr">Revue des bus ruraux</rdf:li><rdf:li xml:lang="x-default">Rural bus services review</rdf:li></rdf:Alt></dc:title>
+<dc:creator><rdf:Seq><rdf:li>Ada Moss</rdf:li><rdf:li>Ben Wade</rdf:li></rdf:Seq></dc:creator>
+<dc:publisher><rdf:Bag><rdf:li>Harbourside Transport Trust</rdf:li></rdf:Bag></dc:publisher>
+</rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_xmp_metadata_fills_what_the_info_dictionary_lacks():
+    pdf = FPDF()
+    pdf.set_title("Microsoft Word - busreview_final2.docx")  # junk Info title, no Info author
+    pdf.set_xmp_metadata(XMP)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 6, "Rural bus services review. " + BODY, new_x="LMARGIN", new_y="NEXT")
+    doc = extract_pdf(bytes(pdf.output()))
+    assert doc.title == "Rural bus services review" and doc.provenance["title"].source == "pdf_xmp"
+    assert doc.authors == ["Ada Moss", "Ben Wade"] and doc.provenance["authors"].source == "pdf_xmp"
+    assert doc.publisher == "Harbourside Transport Trust"
+
+
+def test_xmp_packets_broken_or_empty_give_nothing():
+    from extractors.xmp import XmpMetadata, parse_xmp
+
+    assert parse_xmp(b"") == XmpMetadata()
+    assert parse_xmp(b"<x:xmpmeta><rdf:RDF><unclosed") == XmpMetadata()
+    parsed = parse_xmp(XMP.encode())
+    assert (parsed.title, parsed.created) == ("Rural bus services review", date(2023, 5, 2))
