@@ -160,3 +160,71 @@ def test_jsonl_records_are_ingested_incrementally_and_evaluated_on_their_ids(hub
     assert report["semantic"]["ndcg@10"] == 1.0 and report["hybrid"]["ndcg@10"] == 1.0
     assert report["bm25"]["per_query"]["q2"]["ndcg@10"] == 1.0
     assert report["bm25"]["ndcg@10"] > 0
+
+
+TOPICS = ["school nurses", "housing officers", "probation staff", "health visitors", "librarians",
+          "park rangers", "bus drivers", "social workers"]
+
+
+def test_a_killed_jsonl_run_resumes_without_duplicates(tmp_path):
+    """A real ``evidence-hub ingest`` process killed with SIGKILL (its whole process group) once a
+    few records are indexed; the next run indexes only the rest, and the index holds each record once."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from index.embedded import EmbeddedIndex
+
+    root = Path(__file__).resolve().parents[1]
+    corpus = tmp_path / "many.jsonl"
+    records = [{"_id": f"m{i}", "title": f"Joint work {i}",
+                "text": f"In district {i} the {TOPICS[i % len(TOPICS)]} and the {TOPICS[(i + 3) % len(TOPICS)]} "
+                        f"met every week number {i} to plan support for local families together."}
+               for i in range(30)]
+    _write(corpus, records)
+    (tmp_path / "sources.yaml").write_text(f"sources:\n  - {{name: many, kind: jsonl, path: {corpus}}}\n",
+                                           encoding="utf-8")
+    home = tmp_path / "hub"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_HUB_")}
+    env.update(EVIDENCE_HUB_HOME=str(home), EVIDENCE_HUB_SOURCES_FILE=str(tmp_path / "sources.yaml"),
+               PYTHONPATH=str(root))
+    command = [sys.executable, "-m", "cli.main", "ingest", "--source", "many", "--json"]
+
+    def indexed() -> int:
+        try:
+            with sqlite3.connect(f"file:{home / 'registry.sqlite'}?mode=ro", uri=True, timeout=5) as db:
+                return db.execute("SELECT COALESCE(SUM(state='indexed'), 0) FROM urls").fetchone()[0]
+        except sqlite3.OperationalError:  # not written yet
+            return 0
+
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 600
+    while indexed() < 3 and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before the kill point: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    proc.stderr.close()
+    before = indexed()
+    assert 3 <= before < 30
+
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, timeout=900)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["failed"] == 0 and summary["duplicates"] == 0
+    assert summary["unchanged"] >= before and summary["unchanged"] + summary["indexed"] == 30
+    with sqlite3.connect(home / "index.sqlite") as db:
+        dimension = int(db.execute("SELECT value FROM meta WHERE key='dimension'").fetchone()[0])
+    index = EmbeddedIndex(home / "index.sqlite", dimension)
+    try:
+        ids = index.ids()
+        assert len(ids) == len(set(ids)) == index.count() == 30
+    finally:
+        index.close()
