@@ -99,6 +99,9 @@ class ListingRules(BaseModel):
         return value
 
 
+JSONL_MAX_DOCUMENTS = 10_000_000  # a jsonl source's record cap unless its `limits` say otherwise
+
+
 class JsonlFields(BaseModel):
     """Field names of a ``jsonl`` source's records (defaults: the BEIR ``corpus.jsonl`` form).
 
@@ -159,6 +162,9 @@ class Source(BaseModel):
             raise ValueError("'fields' is only for a jsonl source")
         if self.kind == "jsonl" and self.fields is None:
             self.fields = JsonlFields()
+        if self.kind == "jsonl" and "limits" not in self.model_fields_set:
+            # the 500 cap protects crawls of websites; a file is bounded by itself
+            self.limits = SourceLimits(max_documents=JSONL_MAX_DOCUMENTS)
         if not self.allowed_domains and self.kind not in ("directory", "jsonl"):
             seeds = [self.url] if self.url else self.urls
             self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in seeds} - {""})

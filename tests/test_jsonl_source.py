@@ -228,3 +228,11 @@ def test_a_killed_jsonl_run_resumes_without_duplicates(tmp_path):
         assert len(ids) == len(set(ids)) == index.count() == 30
     finally:
         index.close()
+
+
+def test_a_jsonl_source_is_not_capped_at_the_crawl_default(tmp_path):
+    from config.sources import JSONL_MAX_DOCUMENTS
+
+    assert Source(name="x", kind="jsonl", path=tmp_path).limits.max_documents == JSONL_MAX_DOCUMENTS
+    assert Source(name="x", kind="jsonl", path=tmp_path, limits={"max_documents": 7}).limits.max_documents == 7
+    assert Source(name="x", kind="directory", path=tmp_path).limits.max_documents == 500
