@@ -13,7 +13,7 @@ from pathlib import Path
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
@@ -70,11 +70,21 @@ class IndexSettings(_Strict):
 
 
 class EmbeddingSettings(_Strict):
-    """The sentence-transformers model: a packaged model name or a local model folder."""
+    """The sentence-transformers model: a packaged model name or a local model folder.
+
+    ``backend`` picks what runs the model's transformer: ``torch`` (sentence-transformers as is) or
+    ``onnx`` (an ONNX export of the same model run by ONNX Runtime on the CPU, built once and cached
+    in ``onnx_cache_dir``, default ``<home>/models/onnx``; see ``index/onnx_embedding.py``).
+    ``onnx_quantize``: ``int8`` (dynamic int8 weights, faster, cosine about 0.99 to torch) or
+    ``none`` (float32, the same vectors as torch to about 1e-6).
+    """
 
     model: str = Field("all-MiniLM-L6-v2", min_length=1)
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"
+    backend: Literal["torch", "onnx"] = "torch"
+    onnx_quantize: Literal["int8", "none"] = "int8"
+    onnx_cache_dir: Path | None = Field(None, description="Where ONNX exports are cached; default <home>/models/onnx")
 
 
 class ChunkingSettings(_Strict):
@@ -197,6 +207,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Highest priority first: explicit overrides, then environment, then the YAML files.
         return (init_settings, env_settings, _FileLayers(settings_cls))
+
+    @model_validator(mode="after")
+    def _default_onnx_cache_dir(self) -> "Settings":
+        """``embedding.onnx_cache_dir`` defaults to ``<home>/models/onnx`` (the Embedder only sees its block)."""
+        if self.embedding.onnx_cache_dir is None:
+            cache_dir = Path(self.home).expanduser() / "models" / "onnx"
+            self.embedding = self.embedding.model_copy(update={"onnx_cache_dir": cache_dir})
+        else:
+            self.embedding = self.embedding.model_copy(
+                update={"onnx_cache_dir": Path(self.embedding.onnx_cache_dir).expanduser()})
+        return self
 
     @property
     def classifier_model_path(self) -> Path:

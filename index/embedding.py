@@ -1,4 +1,9 @@
-"""Embeddings with sentence-transformers from local model files only (no hub at run time)."""
+"""Embeddings with sentence-transformers from local model files only (no hub at run time).
+
+``embedding.backend`` chooses what runs the model: ``torch`` (``SentenceTransformer.encode``) or
+``onnx`` (the same model exported to ONNX and run by ONNX Runtime, int8 or float32; see
+``index/onnx_embedding.py``). Both give float32 vectors of the same shape, L2-normalised.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +60,11 @@ def load_model(path: Path, device: str | None) -> tuple[object, threading.Lock]:
 
 class Embedder:
     """Sentence-transformers encoder. ``encode(texts)`` -> float32 array (n, dim), L2-normalised
-    so the dot product is cosine similarity. Loads the model lazily, thread-safely."""
+    so the dot product is cosine similarity. Loads the model lazily, thread-safely.
+
+    With ``settings.backend == "onnx"`` the transformer runs in ONNX Runtime (built or loaded from
+    ``settings.onnx_cache_dir`` at the first ``encode``; raises
+    :class:`index.onnx_embedding.OnnxUnavailable` there when it cannot be built)."""
 
     def __init__(self, settings: EmbeddingSettings):
         self.settings = settings
@@ -78,10 +87,41 @@ class Embedder:
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
+    @property
+    def onnx_cache_dir(self) -> Path:
+        """Where ONNX exports are cached: ``settings.onnx_cache_dir``, else ``<home>/models/onnx``
+        with home from ``EVIDENCE_HUB_HOME`` or the default (load_settings fills the setting in)."""
+        if self.settings.onnx_cache_dir is not None:
+            return Path(self.settings.onnx_cache_dir).expanduser()
+        from config.settings import DEFAULT_HOME
+
+        return Path(os.environ.get("EVIDENCE_HUB_HOME") or DEFAULT_HOME).expanduser() / "models" / "onnx"
+
+    @cached_property
+    def onnx(self):
+        """The :class:`index.onnx_embedding.OnnxEncoder` (backend ``onnx`` only), built or loaded
+        once per process. Raises OnnxUnavailable when it cannot be built."""
+        from index.onnx_embedding import OnnxUnavailable, get_onnx_encoder
+
+        if self.settings.backend != "onnx":
+            raise RuntimeError("embedding.backend is not 'onnx'")
+        if str(self.settings.device).lower() != "cpu":
+            raise OnnxUnavailable(f"embedding.backend 'onnx' runs on the CPU only, but embedding.device is "
+                                  f"{self.settings.device!r}; set embedding.device: cpu, or embedding.backend: torch")
+        model = self.model
+        with self._lock:
+            return get_onnx_encoder(model, resolve_model_path(self.settings.model), self.settings.model,
+                                    self.onnx_cache_dir, self.settings.onnx_quantize)
+
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed texts; returns shape (len(texts), dimension), dtype float32, unit length."""
+        """Embed texts; returns shape (len(texts), dimension), dtype float32, unit length.
+        Texts longer than the model's ``max_seq_length`` word pieces are truncated (both backends)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.settings.backend == "onnx":
+            encoder = self.onnx
+            with self._lock:
+                return encoder.encode(list(texts), batch_size=self.settings.batch_size)
         with self._lock:
             vectors = self.model.encode(texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
