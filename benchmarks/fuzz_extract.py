@@ -193,8 +193,8 @@ def charset_damage(draw):
 
 @st.composite
 def huge_attributes(draw):
-    """An element with an attribute (or a title, or a comment) of up to 4 MiB."""
-    size = draw(st.integers(1_000, 4 * 1024 * 1024))
+    """An element with an attribute (or a title, or a comment) of up to 2 MiB."""
+    size = draw(st.integers(1_000, 2 * 1024 * 1024))
     where = draw(fractions)
     form = draw(st.sampled_from([b'<div data-x="%s">x</div>', b"<title>%s</title>", b"<!--%s-->",
                                  b'<meta name="citation_title" content="%s">', b"<a href=\"%s\">a</a>"]))
@@ -208,8 +208,8 @@ def huge_attributes(draw):
 
 @st.composite
 def deep_nesting(draw):
-    """Deeply nested HTML elements or PDF arrays/dictionaries (up to 200,000 levels)."""
-    depth = draw(st.integers(100, 200_000))
+    """Deeply nested HTML elements or PDF arrays/dictionaries (up to 100,000 levels)."""
+    depth = draw(st.integers(100, 100_000))
     form = draw(st.sampled_from([(b"<div>", b"</div>"), (b"<b><i>", b""), (b"<table><tr><td>", b""),
                                  (b"[", b"]"), (b"<<", b">>")]))
     where = draw(fractions)
@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=10.0, help="stop after this (10)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=8, help="inputs submitted together (8)")
-    parser.add_argument("--max-seed-kib", type=int, default=100, help="corpus files larger than this are not seeds")
-    parser.add_argument("--timeout-s", type=float, default=30.0, help="per-document extraction deadline (30)")
+    parser.add_argument("--max-seed-kib", type=int, default=60, help="corpus files larger than this are not seeds")
+    parser.add_argument("--timeout-s", type=float, default=10.0, help="per-document extraction deadline (10)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the counts as JSON here")
     args = parser.parse_args(argv)

@@ -85,6 +85,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -187,7 +188,7 @@ class Hub:
         if not path.exists():
             return []
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
                 return db.execute("SELECT url, state, stage, reason FROM urls").fetchall()
         except sqlite3.OperationalError:
             return []
@@ -227,7 +228,7 @@ def embedded_rows(index_path: Path) -> tuple[list[tuple[str, str, str]], list[tu
     """(documents as (id, url, content_hash), chunks as (doc_id, ordinal)) of an embedded index."""
     if not index_path.exists():
         return [], []
-    with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True, timeout=30) as db:
+    with closing(sqlite3.connect(f"file:{index_path}?mode=ro", uri=True, timeout=30)) as db:
         docs = db.execute("SELECT id, url, content_hash FROM documents").fetchall()
         chunks = db.execute("SELECT doc_id, ordinal FROM chunks").fetchall()
     return docs, chunks
@@ -600,7 +601,12 @@ def scenario_diskfull(work: Path, rng: random.Random, method: str, headroom: int
     finally:
         site.close()
         if method == "tmpfs":
-            subprocess.run(["umount", str(mount)], capture_output=True)
+            for attempt in range(10):  # the last reader may still be closing the index
+                if subprocess.run(["umount", str(mount)], capture_output=True).returncode == 0:
+                    break
+                time.sleep(1)
+            else:
+                subprocess.run(["umount", "-l", str(mount)], capture_output=True)
     return rows
 
 

@@ -10,6 +10,7 @@ its content is in the index (its twin no longer holds it); the content is lost o
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 
 from config.sources import Source
 from core.models import content_hash
@@ -18,7 +19,7 @@ from tests.fault_site import page_html
 
 
 def _indexed_hashes(index_path) -> dict[str, str]:
-    with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)) as db:
         return dict(db.execute("SELECT url, content_hash FROM documents").fetchall())
 
 
