@@ -17,7 +17,7 @@ from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.landing import report_link
 from extractors.doctype import guess_doc_type
-from extractors.text import detect_language, normalise_text, text_quality
+from extractors.text import detect_language, normalise_publisher, normalise_text, text_quality
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
@@ -193,6 +193,7 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     published = _parse_iso_date(result.date if result is not None else None)
     if published:
         provenance["published_date"] = FieldProvenance(source="htmldate", confidence=0.7)
+    site_name = normalise_publisher(site_name)
     if site_name:
         provenance["publisher"] = FieldProvenance(source="site_name", confidence=0.7)
     canonical = result.url if result is not None and result.url and result.url.startswith("http") else None

@@ -26,7 +26,9 @@ from extractors.base import ExtractionError
 from extractors.dates import first_pages_date
 from extractors.doctype import guess_doc_type
 from extractors.xmp import XmpMetadata, parse_xmp
-from extractors.text import cid_ratio, detect_language, normalise_text, strip_running_lines, text_quality
+from extractors.text import (
+    cid_ratio, detect_language, normalise_publisher, normalise_text, strip_running_lines, text_quality,
+)
 
 JUNK_TITLE_RE = re.compile(
     r"^(microsoft (word|powerpoint|excel)\b|untitled|title|document\d*|slide \d+|powerpoint presentation|"
@@ -444,7 +446,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         authors = [c for c in xmp.creators if not is_junk_title(c + " x")]
         if authors:
             provenance["authors"] = FieldProvenance(source="pdf_xmp", confidence=0.5)
-    publisher = xmp.publisher
+    publisher = normalise_publisher(xmp.publisher)
     if publisher:
         provenance["publisher"] = FieldProvenance(source="pdf_xmp", confidence=0.6)
     info_date = pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate")))

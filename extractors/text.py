@@ -132,3 +132,16 @@ def text_quality(text: str, raw: str = "") -> tuple[float, list[str]]:
             flags.append("low_letter_ratio")
             score -= 0.5 - letters
     return round(max(0.0, min(1.0, score)), 3), flags
+
+
+CONTACT_RE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\(?\+?\d[\d ()-]{7,}\d|\b(?:tel|telephone|phone|e-?mail|fax)\b\.?:?", re.I)
+
+
+def normalise_publisher(name: str | None) -> str | None:
+    """An organisation name as metadata gives it, tidied: contact details (e-mail addresses,
+    URLs, phone numbers) removed, whitespace collapsed, stray punctuation trimmed
+    ("Ofsted. enquiries@ofsted.gov.uk" -> "Ofsted"). None when nothing is left."""
+    if not name:
+        return None
+    cleaned = " ".join(CONTACT_RE.sub(" ", name).split()).strip(" .,;:-|/")
+    return cleaned or None

@@ -141,3 +141,21 @@ def test_xmp_packets_broken_or_empty_give_nothing():
     assert parse_xmp(b"<x:xmpmeta><rdf:RDF><unclosed") == XmpMetadata()
     parsed = parse_xmp(XMP.encode())
     assert (parsed.title, parsed.created) == ("Rural bus services review", date(2023, 5, 2))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Ofsted. enquiries@ofsted.gov.uk", "Ofsted"),
+    ("  Harbourside   Trust | https://harbourside.example/ ", "Harbourside Trust"),
+    ("Department for Education, tel. +44 370 000 2288", "Department for Education"),
+    ("info@example.org", None),
+    (None, None),
+])
+def test_publisher_names_lose_contact_details(raw, expected):
+    from extractors.text import normalise_publisher
+
+    assert normalise_publisher(raw) == expected
+
+
+def test_html_publisher_is_normalised():
+    head = "<title>Annual review 2024</title><meta property='og:site_name' content='Harbourside Trust. info@harbourside.example'>"
+    assert extract_html(_page(head, ARTICLE.format(h1="Annual review 2024"))).publisher == "Harbourside Trust"
