@@ -19,7 +19,11 @@ The export (built once per model and cached, see :func:`cache_folder`):
    LayerNorm, multi-head attention, GELU, skip + LayerNorm) -- hardware-independent ``opt_level=1``;
 3. for ``onnx_quantize: int8``: ``onnxruntime.quantization.quantize_dynamic`` with int8 weights per
    output channel (activations quantised at run time; per-tensor weights lost too much: cosine 0.86
-   to 0.97 against torch on real passages, per-channel about 0.99).
+   to 0.97 against torch on real passages, per-channel about 0.99), one sensitive product kept in
+   float32 (:data:`KEEP_FLOAT`).
+
+int8 caveat: activations are quantised per batch at run time, so an int8 vector moves slightly with
+its batch mates (cosine above 0.99 to the same text embedded alone); float32 vectors do not.
 
 Each build is checked against the torch model on fixed probe sentences before it is used
 (float32: cosine >= 0.9999; int8: >= 0.98); a fused graph that fails the check is replaced by the
@@ -46,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXPORT_RECIPE = 1
+EXPORT_RECIPE = 2
 """Version of the export steps above; bump it when they change so that old caches are rebuilt."""
 
 FP32_FILE = "model.onnx"
@@ -183,16 +187,27 @@ def _fuse(st, source: Path, target: Path) -> dict:
     return {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
 
 
+KEEP_FLOAT = re.compile(r"layer\.0/output/dense/MatMul$")
+"""Nodes left in float32 by the int8 build: the first layer's feed-forward output projection, whose
+inputs have the widest outlier range (Bondarenko et al. 2021, "Understanding and Overcoming the
+Challenges of Efficient Transformer Quantization", EMNLP). Measured on all-MiniLM-L6-v2: lowest
+cosine to torch on short sentences 0.988 -> 0.990, on SciFact passages 0.992 -> 0.994, for about
+1/18 of the quantised matrix products kept in float32."""
+
+
 def _quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation, per-channel int8 weights (onnxruntime.quantization.quantize_dynamic)."""
+    """Dynamic int8 quantisation (onnxruntime.quantization.quantize_dynamic): int8 weights per output
+    channel, every quantisable operator (fused Attention included) except :data:`KEEP_FLOAT`."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    keep = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node
+            if KEEP_FLOAT.search(node.name or "")]
     drop = _DropQuantiserAdvice()
     logging.getLogger().addFilter(drop)
     try:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                         nodes_to_exclude=keep, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         logging.getLogger().removeFilter(drop)
 

@@ -90,11 +90,18 @@ def test_truncation_follows_max_seq_length(onnx_int8, embedder):
     assert float(a @ embedder.encode([LONG_TEXT])[0]) >= 0.99
 
 
-def test_batch_order_and_padding_do_not_change_vectors(onnx_int8):
-    """Texts are sorted by length into batches and padded; each vector must not depend on its batch."""
-    alone = np.vstack([onnx_int8.encode([text]) for text in SENTENCES[:3]])
-    together = onnx_int8.encode(list(reversed(SENTENCES[:3])) + [LONG_TEXT])[:3][::-1]
-    np.testing.assert_allclose(alone, together, atol=2e-3)
+@pytest.mark.parametrize("which", ["onnx_fp32", "onnx_int8"])
+def test_batch_order_and_padding(which, request):
+    """Texts are sorted by length into batches and padded. float32: a vector does not depend on its
+    batch. int8: activations are quantised per batch (dynamic quantisation), so batch mates move a
+    vector a little -- but it stays within cosine 0.99 of the same text embedded alone."""
+    onnx = request.getfixturevalue(which)
+    alone = np.vstack([onnx.encode([text]) for text in SENTENCES[:3]])
+    together = onnx.encode(list(reversed(SENTENCES[:3])) + [LONG_TEXT])[:3][::-1]
+    if which == "onnx_fp32":
+        np.testing.assert_allclose(alone, together, atol=1e-4)
+    else:
+        assert np.sum(alone * together, axis=1).min() >= 0.99
 
 
 @pytest.mark.parametrize("which", ["onnx_fp32", "onnx_int8"])
