@@ -35,6 +35,8 @@ comparable to the full run (a smaller corpus is an easier one).
   ingested), ``<c>_indexed``, ``<c>_failed``, ``<c>_ingest_seconds``, ``<c>_ingest_docs_per_s``
   (records ingested per wall second, end to end: discovery, chunking, embedding, classification,
   index load);
+* ``omp_num_threads`` (string or null: torch's intra-op threads as set by the environment; on a
+  shared 2-core machine ``OMP_NUM_THREADS=1`` was about 5 times faster per encode than torch's 2);
 * peak memory and the run's context as every benchmark writes them.
 """
 
@@ -179,6 +181,8 @@ def main() -> int:
                   file=sys.stderr)
             return 2
     report = JsonReport("ir", args.json)
+    report.add("omp_num_threads", os.environ.get("OMP_NUM_THREADS"),
+               "OMP_NUM_THREADS as set for the run (torch intra-op threads; null = torch's default)")
     parent = args.home or Path(tempfile.mkdtemp(prefix="bench-ir-"))
     results = {}
     for name in collections:
