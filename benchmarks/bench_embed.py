@@ -31,7 +31,8 @@ Printed and, with ``--json FILE``, written flat (``benchmarks/results_io.py``), 
 * ``<b>_queries_per_s``: short queries embedded per second in batches of ``embedding.batch_size``;
   ``<b>_query_ms_p50``: median latency of one query embedded alone (as a search does), ms;
   ``<b>_query_cosine_min``: lowest query cosine to torch;
-* ``<b>_peak_rss_mib``: peak resident memory of that backend's process (getrusage, MiB);
+* ``<b>_peak_rss_mib``: peak resident memory of that backend's process (getrusage, MiB), the lowest
+  over the rounds (a process that built the ONNX export peaks higher; with one round it is counted);
 * ``<b>_load_s``: time to the first vector (model load, plus ONNX build or cache load);
 
 and ``passages``, ``passage_tokens_mean``, ``queries``, ``threads``, ``load_avg_start``,
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         qcos = np.sum(query_vectors[name] * query_vectors[reference], axis=1)
         qps = max(len(queries) / r["queries_s"] for r in results[name])
         q50 = min(r["query_ms_p50"] for r in results[name])
-        rss = max(r["peak_rss_mib"] for r in results[name])
+        rss = min(r["peak_rss_mib"] for r in results[name])
         load_s = max(r["load_s"] for r in results[name])
         base_rate, base_cpu = rates.get("torch", (rate, cpu_ms))
         report.add(f"{name}_passages_per_s", rate, f"{name}: passages/s, best of {len(passes)} passes")
