@@ -648,8 +648,8 @@ def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) ->
     r.add("# Benchmarks",
           f"Rendered {rendered} by `benchmarks/report.py` from the JSON files in "
           f"`{os.path.relpath(results_dir.resolve(), out.parent.resolve())}/`. "
-          "`make bench` runs every benchmark on this machine and re-renders this page (one to two hours on 2 "
-          "cores; `bench_index` at 100k documents is most of it); `make report` only re-renders it from the JSON. "
+          "`make bench` runs every benchmark on this machine and re-renders this page (hours on 2 cores: "
+          "`bench_ir` on the full collections and `bench_index` at 100k documents are most of it); `make report` only re-renders it from the JSON. "
           "Each section names the exact command behind its figures (`python` = the project's virtual environment, "
           "`~/.cache/evidence-hub/venv/bin/python`). Benchmark scripts print figures and assert nothing.",
           (f"**Reduced runs:** {', '.join(f'`{n}`' for n in reduced)} — see the Runs table; their figures come "
