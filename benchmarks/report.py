@@ -575,7 +575,7 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
           "`ru_maxrss` from `resource.getrusage`: the benchmark process itself, and the largest child process it "
           "waited for (servers, extraction workers, the `evidence-hub` commands of bench_eval).")
     rows = []
-    for name in ("extract", "eval", "pipeline", "fetch", "flow", "index"):
+    for name in ("extract", "eval", "pipeline", "fetch", "flow", "index", "ir", "embed"):
         f = figures_of(results.get(name))
         if f.get("peak_rss_self_mib") is not None:
             rows.append([name, fmt(f["peak_rss_self_mib"], ",.0f"), fmt(f.get("peak_rss_children_mib"), ",.0f")])
