@@ -28,7 +28,8 @@ Scenarios (each row of the output is one verified run):
 ``opensearch``
     Backend ``opensearch`` against a local node (``scripts/opensearch/opensearch.sh``, port
     ``--opensearch-port`` 9270, run dir ``--opensearch-run-dir`` /tmp/soak-os). The node is stopped
-    once a few documents are loaded and the run goes on against a dead cluster (failures recorded),
+    (``opensearch.sh stop``: SIGTERM, SIGKILL after 30 s) once 2-5 documents are loaded and the run
+    goes on against a dead cluster (failures recorded),
     then the node is started again and the run resumed to completion; the index is read back from
     OpenSearch.
 ``diskfull``
@@ -37,7 +38,9 @@ Scenarios (each row of the output is one verified run):
     recorded reason (registry ``urls.reason``), lose nothing committed before, and after the ballast
     is removed a resumed run completes with nothing lost or duplicated. Without a tmpfs (not root),
     the child gets ``RLIMIT_FSIZE`` instead (every file it writes is capped just above the index's
-    current size); the row says which (``method``).
+    current size); the row says which (``method``). Two rows: the run while full (``expected`` and
+    ``indexed`` count the documents committed before the disk filled, which must survive;
+    ``failed_recorded`` the URLs failed with a reason) and the resumed run after space returns.
 
 Verification (from the index, not the registry): the expected documents are the distinct
 contents the site serves (content hash -> the URLs serving it). ``indexed``: expected contents
