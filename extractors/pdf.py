@@ -352,7 +352,10 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     codes) has its page images read by Tesseract (flag ``ocr``, text source ``tesseract_ocr``).
 
     Raises:
-        ExtractionError: not a PDF, malformed, encrypted with a password, or no text layer.
+        ExtractionError: not a PDF, malformed, encrypted with a password, glyphs without a
+            Unicode mapping, or no text layer with OCR on and failing. An image-only PDF with
+            OCR off comes back as metadata only (empty pages, flags ``no_text_layer`` and
+            ``metadata_only``, quality score 0).
     """
     stream = io.BytesIO(data)
     try:
@@ -421,7 +424,12 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     if words == 0:
         if "unmapped_glyphs" in flags:
             raise ExtractionError("PDF font has no Unicode mapping: text is only (cid:N) glyph codes; needs OCR")
-        raise ExtractionError(f"PDF has no text layer ({len(raw_pages)} pages; scanned image?); OCR is not enabled")
+        if not raw_pages:
+            raise ExtractionError("PDF has no pages")
+        # an image-only (scanned) PDF with OCR off: kept as metadata only (title, dates, page
+        # count from the Info/XMP metadata and the file), flagged, so it can be found and OCR'd later
+        flags += ["no_text_layer", "metadata_only"]
+        text_source = FieldProvenance(source="none: no text layer and OCR is not enabled", confidence=0.0)
 
     provenance: dict[str, FieldProvenance] = {"text": text_source}
     xmp = _xmp_of(document)
@@ -467,7 +475,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         score -= 0.5 * empty_pages / len(pages)
     if "partial_extraction" in flags:
         score -= 0.3
-    score = round(max(0.0, score), 3)
+    score = round(max(0.0, score), 3) if "metadata_only" not in flags else 0.0
     doc_type = guess_doc_type(url=url, title=title, mime="application/pdf")
     provenance["doc_type"] = FieldProvenance(source="rules_url_title", confidence=0.5)
     return ExtractedDocument(

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from config.sources import Source
 from core.models import (
-    DiscoveredURL, ExtractedDocument, Failure, FetchResult, FieldProvenance, IndexedDocument, content_hash,
+    Chunk, DiscoveredURL, ExtractedDocument, Failure, FetchResult, FieldProvenance, IndexedDocument, content_hash,
     document_id,
 )
 from crawl.fetch import Fetched, FetchError
@@ -136,6 +136,12 @@ def _refusal(ctx: HubContext, source: Source, url: str) -> str | None:
     return None
 
 
+def _metadata_only(ctx: HubContext, doc_id: str) -> bool:
+    """True when the index keeps ``doc_id`` as metadata only (a PDF without a text layer)."""
+    stored = ctx.index.get(doc_id)
+    return stored is not None and "metadata_only" in stored.quality.flags
+
+
 def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> Outcome:
     url = item.url
     registry = ctx.registry
@@ -153,8 +159,14 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
             return Outcome(url=url, doc_id=doc_id, state="skipped", reason=why)
     # Conditional GET only when what the registry remembers is really in the index (a lost or
     # switched index must be refilled, not answered with 304s).
+    # A recorded duplicate is known only while its twin still holds the same content in the
+    # index: once the twin changes, the copy's bytes are in no document and must be indexed.
     known = record is not None and (
-        (record.state == "indexed" and ctx.index.content_hash_of(doc_id) is not None) or record.state == "duplicate")
+        (record.state == "indexed" and ctx.index.content_hash_of(doc_id) is not None)
+        or (record.state == "duplicate" and record.content_hash is not None
+            and registry.indexed_with_hash(record.content_hash, other_than=url) is not None))
+    if known and record.state == "indexed" and ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id):
+        known = False  # kept as metadata only (no text layer) and OCR is on now: read it again
     try:
         result = ctx.fetcher.get(url, etag=record.etag if known else None,
                                  last_modified=record.last_modified if known else None,
@@ -174,7 +186,7 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         registry.set_doc_id(url, doc_id)
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
                   last_modified=result.last_modified, final_url=result.final_url, canonical=canonical)
-    if ctx.index.content_hash_of(doc_id) == digest:
+    if ctx.index.content_hash_of(doc_id) == digest and not (ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id)):
         registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
         return Outcome(state="unchanged", **common)
     duplicate = _duplicate_of(ctx, Outcome(state="extracted", **common))
@@ -191,7 +203,7 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         if report_url:  # the document's content is now the report's: a separate fetch of it is a duplicate
             common.update(content_hash=report_hash, report_url=report_url)
     minimum = ctx.settings.extraction.min_words
-    if extracted.word_count < minimum:
+    if extracted.word_count < minimum and "metadata_only" not in extracted.quality.flags:
         reason = (f"only {extracted.word_count} words of text in this {extracted.mime} content "
                   f"(minimum {minimum}); nothing worth indexing")
         registry.mark(url, "failed", stage="extract", reason=reason)
@@ -280,6 +292,9 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         doc = build_document(source, outcome)
         chunks = chunk_pages(outcome.extracted.pages, max_words=ctx.settings.chunking.max_words,
                              overlap_words=ctx.settings.chunking.overlap_words)
+        if not chunks and "metadata_only" in doc.quality.flags:
+            # no text layer: the title (metadata or file name) is the one passage to search
+            chunks = [Chunk(ordinal=0, text=doc.title, page=1)]
         if len(chunks) > ctx.settings.chunking.max_chunks:  # bound one document's cost
             chunks = chunks[: ctx.settings.chunking.max_chunks]
             doc.quality.flags.append("truncated")

@@ -85,11 +85,17 @@ def test_case_013_cid_glyphs_never_become_text(cases_dir):
 
 @pytest.mark.parametrize("name, reason", [
     ("password-example.pdf", "encrypted PDF: it needs a password"),
-    ("scanned-huckleberry-finn-p22.pdf", "no text layer"),
 ])
 def test_corpus_broken_pdfs_fail_with_reasons(corpus_dir, name, reason):
     with pytest.raises(ExtractionError, match=reason):
         extract((corpus_dir / "docs" / name).read_bytes(), url=name)
+
+
+def test_scanned_pdf_without_ocr_is_kept_as_metadata_only(corpus_dir):
+    doc = extract((corpus_dir / "docs" / "scanned-huckleberry-finn-p22.pdf").read_bytes(), url="scan.pdf")
+    assert doc.word_count == 0 and doc.page_count == 1 and doc.quality.score == 0.0
+    assert {"no_text_layer", "metadata_only"} <= set(doc.quality.flags)
+    assert doc.provenance["text"].confidence == 0.0
 
 
 def test_html_saved_as_pdf_is_read_as_html(corpus_dir):
