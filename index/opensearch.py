@@ -536,7 +536,8 @@ class OpenSearchIndex:
         (len(chunks), dimension)); ``title_vector`` (shape (dimension,)) is stored as chunk -1.
 
         The new chunks are written under ids ``{doc_id}:{i}`` (overwriting the old ones in place),
-        then chunks the new version no longer has are deleted, then both indices are refreshed: the
+        then the document record (so a record never exists without its chunks, see
+        :meth:`_load_chunks_then_documents`), then chunks the new version no longer has are deleted, then both indices are refreshed: the
         write is visible to searches when this returns, and a concurrent search never sees the
         document without chunks. Raises ValueError on bad shapes (nothing written) and
         RuntimeError naming the item ids and reasons when items failed after retries (the
@@ -544,7 +545,7 @@ class OpenSearchIndex:
         indexes it again).
         """
         actions, chunk_ids = self._actions(doc, chunks, vectors, title_vector)
-        report = bulk_load(self._client, actions, max_retries=self.max_retries)
+        report = self._load_chunks_then_documents(actions)
         if report.failed:
             try:
                 self.delete(doc.id)
@@ -592,7 +593,7 @@ class OpenSearchIndex:
             found = self._client.mget(index=self.documents_alias, body={"ids": ids[start:start + PAGE_SIZE]},
                                       _source=False)
             existing.update(d["_id"] for d in found["docs"] if d.get("found"))
-        report = bulk_load(self._client, actions, max_retries=self.max_retries)
+        report = self._load_chunks_then_documents(actions, owners)
         failed_docs = sorted({doc_id for item_id, _, _ in report.failed for doc_id in owners.get(item_id, ())})
         stale = [doc_id for doc_id in latest if doc_id in existing and doc_id not in failed_docs]
         for start in range(0, len(stale), PAGE_SIZE):  # bounded: ids/terms queries have term limits
@@ -610,6 +611,28 @@ class OpenSearchIndex:
                 raise RuntimeError(f"indexing failed for {len(report.failed)} of {len(actions)} items; documents "
                                    f"removed: {', '.join(failed_docs)}: {details}")
         self._refresh()
+
+    def _load_chunks_then_documents(self, actions: list[dict],
+                                    owners: dict[str | None, set[str]] | None = None) -> BulkReport:
+        """Bulk-load the chunk actions first and then the document records of the documents whose
+        chunks were all written: a document record (which carries the content hash that change
+        detection trusts) never exists without its chunks, even when the node dies mid-load (the
+        next run then sees no record, or the old hash, and indexes the document again).
+        ``owners`` maps item id -> document ids (default: a chunk id's prefix before ':')."""
+        documents = [a for a in actions if a["_index"] == self.documents_alias]
+        chunk_actions = [a for a in actions if a["_index"] != self.documents_alias]
+        report = bulk_load(self._client, chunk_actions, max_retries=self.max_retries) if chunk_actions else BulkReport()
+        owner_of = (lambda item_id: owners.get(item_id, ())) if owners is not None \
+            else (lambda item_id: {str(item_id).split(":", 1)[0]})  # noqa: E731
+        broken = {doc_id for item_id, _, _ in report.failed for doc_id in owner_of(item_id)}
+        records = bulk_load(self._client, [a for a in documents if a["_id"] not in broken],
+                            max_retries=self.max_retries)
+        report.succeeded += records.succeeded
+        report.retried += records.retried
+        report.failed.extend(records.failed)
+        report.failed.extend((a["_id"], 0, "not written: chunks of this document failed")
+                             for a in documents if a["_id"] in broken)
+        return report
 
     def _actions(self, doc: IndexedDocument, chunks: list[Chunk], vectors: np.ndarray,
                  title_vector: np.ndarray | None) -> tuple[list[dict], list[str]]:
