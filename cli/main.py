@@ -261,7 +261,7 @@ def extract(
     payload = {
         "text": doc.text, "title": doc.title, "authors": doc.authors, "publisher": doc.publisher,
         "published_date": doc.published_date.isoformat() if doc.published_date else None,
-        "language": doc.language, "doc_type": doc.doc_type, "canonical_url": doc.canonical_url,
+        "language": doc.language, "doc_type": doc.doc_type, "canonical_url": doc.canonical_url, "doi": doc.doi,
         "page_count": doc.page_count, "word_count": doc.word_count, "quality": doc.quality.model_dump(),
         "provenance": {k: v.model_dump() for k, v in doc.provenance.items()},
     }

@@ -85,6 +85,7 @@ class ExtractedDocument(BaseModel):
     published_date: date | None = None
     language: str | None = None
     canonical_url: str | None = None
+    doi: str | None = None  # "10.<registrant>/<suffix>", no prefix
     doc_type: DocType = "other"
     page_count: int | None = None
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
@@ -134,6 +135,7 @@ class IndexedDocument(BaseModel):
     publisher: str | None = None
     published_date: date | None = None
     language: str | None = None
+    doi: str | None = None
     doc_type: DocType = "other"
     page_count: int | None = None
     word_count: int = 0

@@ -15,8 +15,9 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
-from extractors.landing import report_link
+from extractors.doi import normalise_doi
 from extractors.doctype import guess_doc_type
+from extractors.landing import report_link
 from extractors.text import detect_language, normalise_publisher, normalise_text, text_quality
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -61,6 +62,8 @@ def decode_html(data: bytes, content_type: str = "") -> tuple[str, str, str]:
 
 TITLE_SEPARATORS_RE = re.compile(r"\s+(?:[|\-–—·»›:]{1,2})\s+")
 META_TITLE_KEYS = ("citation_title", "dc.title", "dcterms.title", "og:title", "twitter:title")
+# a page's own DOI comes from its metadata only: DOIs in its text are usually works it cites
+DOI_META_KEYS = ("citation_doi", "prism.doi", "dc.identifier", "dcterms.identifier", "bepress_citation_doi")
 DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description", "og:description")
 
 
@@ -200,6 +203,14 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     if canonical:
         provenance["canonical_url"] = FieldProvenance(source="link_rel_canonical_or_og_url", confidence=0.8)
 
+    doi, doi_source = None, ""
+    for key in DOI_META_KEYS:
+        doi = normalise_doi(_meta_content(soup, key))
+        if doi:
+            doi_source = f"meta_{key.replace(':', '_').replace('.', '_')}"
+            provenance["doi"] = FieldProvenance(source=doi_source, confidence=0.9)
+            break
+
     language, confidence = detect_language(text)
     if language:
         provenance["language"] = FieldProvenance(source="py3langid", confidence=round(confidence, 3))
@@ -218,6 +229,6 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     return ExtractedDocument(
         mime="text/html", pages=[Page(number=1, text=text)], title=title, authors=authors,
         publisher=site_name, published_date=published, language=language, canonical_url=canonical,
-        report_url=report_link(soup, url, title, len(text.split())),
+        report_url=report_link(soup, url, title, len(text.split())), doi=doi,
         doc_type=doc_type, page_count=None, provenance=provenance, quality=quality,
     )

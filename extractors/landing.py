@@ -73,7 +73,7 @@ def report_link(soup: BeautifulSoup, page_url: str, title: str | None, main_word
 def fuse_landing_page(page: ExtractedDocument, report: ExtractedDocument) -> ExtractedDocument:
     """One document from a landing page and the PDF it introduces: the report's pages, page
     count and text quality, with the page's title, authors, publisher, date, language and
-    canonical URL where the page has them (the report's otherwise). Each field's provenance
+    canonical URL and DOI where the page has them (the report's otherwise). Each field's provenance
     says which side it came from (``landing_page:<source>`` or ``report_pdf:<source>``)."""
     provenance: dict[str, FieldProvenance] = {}
 
@@ -88,6 +88,7 @@ def fuse_landing_page(page: ExtractedDocument, report: ExtractedDocument) -> Ext
     fused = dict(
         title=pick("title"), authors=pick("authors") or [], publisher=pick("publisher"),
         published_date=pick("published_date"), language=pick("language"), canonical_url=pick("canonical_url"),
+        doi=pick("doi"),
     )
     for field in ("text", "encoding"):
         if field in report.provenance:

@@ -25,10 +25,11 @@ from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.dates import first_pages_date
 from extractors.doctype import guess_doc_type
-from extractors.xmp import XmpMetadata, parse_xmp
+from extractors.doi import doi_in_text
 from extractors.text import (
     cid_ratio, detect_language, normalise_publisher, normalise_text, strip_running_lines, text_quality,
 )
+from extractors.xmp import XmpMetadata, parse_xmp
 
 JUNK_TITLE_RE = re.compile(
     r"^(microsoft (word|powerpoint|excel)\b|untitled|title|document\d*|slide \d+|powerpoint presentation|"
@@ -463,6 +464,11 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         date_source = "pdf_xmp_create_date"
     if published:
         provenance["published_date"] = FieldProvenance(source=date_source, confidence=date_confidence)
+    doi, doi_source = xmp.doi, "pdf_xmp"
+    if not doi and pages:
+        doi, doi_source = doi_in_text(pages[0].text), "pdf_first_page_text"
+    if doi:
+        provenance["doi"] = FieldProvenance(source=doi_source, confidence=0.8 if doi_source == "pdf_xmp" else 0.6)
     text = "\n\n".join(p.text for p in pages)
     language, confidence = detect_language(text)
     if language:
@@ -479,7 +485,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     doc_type = guess_doc_type(url=url, title=title, mime="application/pdf")
     provenance["doc_type"] = FieldProvenance(source="rules_url_title", confidence=0.5)
     return ExtractedDocument(
-        mime="application/pdf", pages=pages, title=title, authors=authors, publisher=publisher,
+        mime="application/pdf", pages=pages, title=title, authors=authors, publisher=publisher, doi=doi,
         published_date=published, language=language, doc_type=doc_type,
         page_count=max(len(raw_pages), independent), provenance=provenance, quality=Quality(score=score, flags=flags),
     )

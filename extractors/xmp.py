@@ -8,11 +8,14 @@ from datetime import date
 
 from lxml import etree
 
+from extractors.doi import normalise_doi
+
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "dc": "http://purl.org/dc/elements/1.1/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "pdf": "http://ns.adobe.com/pdf/1.3/",
+    "prism": "http://prismstandard.org/namespaces/basic/2.0/",
 }
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
 
@@ -26,6 +29,7 @@ class XmpMetadata:
     publisher: str | None = None
     description: str | None = None
     created: date | None = None
+    doi: str | None = None
 
 
 def _clean(text: str | None) -> str | None:
@@ -62,7 +66,8 @@ def _xmp_date(value: str | None) -> date | None:
 
 def parse_xmp(data: bytes) -> XmpMetadata:
     """Title (dc:title), creators (dc:creator), publisher (dc:publisher), description
-    (dc:description) and creation date (xmp:CreateDate) from an XMP packet. Malformed or empty
+    (dc:description), creation date (xmp:CreateDate) and DOI (prism:doi, or a dc:identifier
+    that is a DOI) from an XMP packet. Malformed or empty
     packets give an empty XmpMetadata (never raises)."""
     try:
         root = etree.fromstring(data.strip(), _PARSER)
@@ -73,4 +78,5 @@ def parse_xmp(data: bytes) -> XmpMetadata:
     first = lambda path: next(iter(_values(root, path)), None)  # noqa: E731
     return XmpMetadata(title=first("dc:title"), creators=list(dict.fromkeys(_values(root, "dc:creator"))),
                        publisher=first("dc:publisher"), description=first("dc:description"),
-                       created=_xmp_date(first("xmp:CreateDate")))
+                       created=_xmp_date(first("xmp:CreateDate")),
+                       doi=next(filter(None, map(normalise_doi, _values(root, "prism:doi") + _values(root, "dc:identifier"))), None))

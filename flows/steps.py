@@ -254,7 +254,8 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
     return IndexedDocument(
         id=outcome.doc_id, url=url, source=source.name, urls=list(dict.fromkeys(urls)),
         content_hash=outcome.content_hash, title=title, authors=extracted.authors, publisher=publisher,
-        published_date=extracted.published_date, language=extracted.language, doc_type=extracted.doc_type,
+        published_date=extracted.published_date, language=extracted.language, doi=extracted.doi,
+        doc_type=extracted.doc_type,
         page_count=extracted.page_count, word_count=extracted.word_count, text=extracted.text,
         provenance=provenance, quality=extracted.quality,
     )
