@@ -26,6 +26,7 @@ from extractors.base import ExtractionError
 from extractors.dates import first_pages_date
 from extractors.doctype import guess_doc_type
 from extractors.doi import doi_in_text
+from extractors.publisher import publisher_in_text
 from extractors.text import (
     cid_ratio, detect_language, normalise_publisher, normalise_text, strip_running_lines, text_quality,
 )
@@ -455,9 +456,13 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         authors = [c for c in xmp.creators if not is_junk_title(c + " x")]
         if authors:
             provenance["authors"] = FieldProvenance(source="pdf_xmp", confidence=0.5)
-    publisher = normalise_publisher(xmp.publisher)
+    publisher, publisher_source = normalise_publisher(xmp.publisher), "pdf_xmp"
+    if not publisher:
+        texts = [p.text for p in pages]
+        publisher, publisher_source = publisher_in_text(texts[:3], texts[3:][-2:])
     if publisher:
-        provenance["publisher"] = FieldProvenance(source="pdf_xmp", confidence=0.6)
+        provenance["publisher"] = FieldProvenance(source=publisher_source,
+                                                  confidence=0.6 if publisher_source == "pdf_xmp" else 0.5)
     info_date = pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate")))
     published, date_source, date_confidence = choose_pdf_date(info_date or xmp.created, [p.text for p in pages[:3]])
     if date_source == "pdf_info_creation_date" and not info_date:

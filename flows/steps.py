@@ -246,7 +246,8 @@ def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
         title = file_name_of(outcome.url)
         provenance["title"] = FieldProvenance(source="url_file_name", confidence=0.2)
     publisher = extracted.publisher
-    if not publisher and source.publisher:
+    from_text = provenance.get("publisher") is not None and provenance["publisher"].source.startswith("pdf_text")
+    if (not publisher or from_text) and source.publisher:  # the operator's word beats a guess from the text
         publisher = source.publisher
         provenance["publisher"] = FieldProvenance(source="source_config", confidence=0.9)
     url = outcome.canonical or outcome.url

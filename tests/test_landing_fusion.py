@@ -66,12 +66,12 @@ def test_extract_html_records_the_report_link():
     assert doc.report_url == "https://example.org/files/food-evaluation.pdf"
 
 
-def _ingest(tmp_path, urls: list[str], routes: dict[str, Route], **extraction):
+def _ingest(tmp_path, urls: list[str], routes: dict[str, Route], fuse_landing_pages: bool = True):
     from flows.context import HubContext
     from flows.ingest import run_ingest
 
     settings = load_settings(home=str(tmp_path / "hub"), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0},
-                             extraction=extraction)
+                             extraction={"fuse_landing_pages": fuse_landing_pages})
     summary = run_ingest([Source(name="trust", kind="urls", urls=urls)], settings)
     return summary, HubContext(settings)
 
