@@ -33,7 +33,7 @@ def test_copy_of_a_changed_page_is_indexed_on_the_next_run(tmp_path, settings):
     (site_dir / "report-copy.html").write_bytes(original)
     with StaticSite(site_dir) as site:
         base = site.base_url
-        source = Source(name="site", kind="sitemap", url=base + "/sitemap.xml")
+        source = Source(name="copies", kind="sitemap", url=base + "/sitemap.xml")
         first = run_ingest([source], settings)
         assert (first.indexed, first.duplicates) == (1, 1)
         # which of the two got indexed is a race: change that one, keep the recorded duplicate as it is
