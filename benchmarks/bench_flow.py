@@ -24,7 +24,6 @@ two sides run in alternating order over ``--rounds`` rounds. Ratio = flow docs/s
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -34,11 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+from benchmarks.common import set_bench_environment  # noqa: E402
+
+set_bench_environment(prefect_home=False)
 
 from config import load_settings  # noqa: E402
 from config.sources import Source  # noqa: E402

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,13 +52,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
+from benchmarks.common import hub_json, set_bench_environment  # noqa: E402
+
+set_bench_environment()
 
 from benchmarks.results_io import JsonReport  # noqa: E402
 
@@ -82,18 +77,6 @@ BASELINES: dict[str, dict[str, tuple[float | None, float | None, str]]] = {
     },
 }
 SPLITS = {"scifact": "train", "cisi": "dev"}
-
-
-def hub_json(home: Path, *args: str) -> dict:
-    """Run ``evidence-hub ARGS --json`` against the data directory ``home``; its stdout as JSON.
-    Raises ``subprocess.CalledProcessError`` when the command fails."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_HUB_")} | {"EVIDENCE_HUB_HOME": str(home)}
-    command = [sys.executable, "-m", "cli.main", *args, "--json"]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        sys.stderr.write(done.stderr)
-        raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
-    return json.loads(done.stdout)
 
 
 def subset_collection(folder: Path, split: str, n: int, into: Path) -> tuple[Path, Path, Path]:
