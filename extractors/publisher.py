@@ -28,16 +28,10 @@ def _name(raw: str) -> str | None:
 def publisher_in_text(first_pages: list[str], last_pages: list[str]) -> tuple[str | None, str]:
     """The publisher a report names itself: a "Published by X" statement (first pages, then the
     back pages), else a "© X" notice. Returns (name, provenance source) or (None, "")."""
-    for pages in (first_pages, last_pages):
-        for text in pages:
-            for match in PUBLISHED_BY_RE.finditer(text):
+    for pattern, source in ((PUBLISHED_BY_RE, "pdf_text_published_by"), (COPYRIGHT_RE, "pdf_text_copyright")):
+        for text in (*first_pages, *last_pages):
+            for match in pattern.finditer(text):
                 name = _name(match.group(1))
                 if name:
-                    return name, "pdf_text_published_by"
-    for pages in (first_pages, last_pages):
-        for text in pages:
-            for match in COPYRIGHT_RE.finditer(text):
-                name = _name(match.group(1))
-                if name:
-                    return name, "pdf_text_copyright"
+                    return name, source
     return None, ""
