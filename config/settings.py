@@ -151,7 +151,7 @@ class ExtractionSettings(_Strict):
     min_words: int = Field(20, ge=0, description="Fewer words than this: recorded as failure")
     ocr: bool = Field(False, description="Read image-only PDFs with Tesseract (needs the tesseract command, "
                                          "Debian package tesseract-ocr)")
-    fuse_landing_pages: bool = Field(False, description="A landing page that links its report's PDF becomes one "
+    fuse_landing_pages: bool = Field(True, description="A landing page that links its report's PDF becomes one "
                                                         "document: the PDF's text with the page's metadata")
 
 

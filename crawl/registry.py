@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs(source, started_
 """
 
 # Columns added after the first release; added to older registry files on open.
-LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"))}
+LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"), ("page_hash", "TEXT"))}
 
 STATES = ("pending", "indexed", "failed", "skipped", "duplicate")
 
@@ -82,6 +82,7 @@ class UrlRecord:
     stage: str | None
     reason: str | None
     attempts: int
+    page_hash: str | None = None  # a fused landing page: its own bytes' hash (content_hash is its report's)
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,8 @@ class Registry:
         """The record for ``url`` or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT url, source, doc_id, state, etag, last_modified, content_hash, stage, reason, attempts "
-                "FROM urls WHERE url=?", (url,)).fetchone()
+                "SELECT url, source, doc_id, state, etag, last_modified, content_hash, stage, reason, attempts, "
+                "page_hash FROM urls WHERE url=?", (url,)).fetchone()
         return UrlRecord(*row) if row else None
 
     def mark_fetched(self, url: str, *, etag: str | None, last_modified: str | None) -> None:
@@ -165,14 +166,17 @@ class Registry:
                     (utcnow().isoformat(), url))
 
     def mark_indexed(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
-                     published: date | None = None) -> None:
+                     published: date | None = None, page_hash: str | None = None) -> None:
         """The document at ``url`` is committed to the index with this content hash (``published``:
-        its publication date when known, kept for freshness figures)."""
+        its publication date when known, kept for freshness figures; ``page_hash``: for a landing
+        page fused with its report, the page's own content hash, ``content_hash`` being the report's)."""
         now = utcnow().isoformat()
         self._write(
             "UPDATE urls SET state='indexed', content_hash=?, etag=?, last_modified=?, stage=NULL, reason=NULL, "
-            "last_indexed=?, first_indexed=COALESCE(first_indexed, ?), published=COALESCE(?, published) WHERE url=?",
-            (content_hash, etag, last_modified, now, now, published.isoformat() if published else None, url),
+            "last_indexed=?, first_indexed=COALESCE(first_indexed, ?), published=COALESCE(?, published), "
+            "page_hash=? WHERE url=?",
+            (content_hash, etag, last_modified, now, now, published.isoformat() if published else None,
+             page_hash, url),
         )
 
     def mark_duplicate(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,

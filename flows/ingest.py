@@ -129,6 +129,7 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
                 summary.discovered += len(items)
                 part.discovered += len(items)
                 bar = progress.add_task(source.name, total=len(items))
+                indexed_here: set[str] = set()  # URLs indexed in this run (a fused report may replace one)
                 with tags("ingest", f"source:{source.name}"):
                     futures = [fetch_task.submit(ctx, source, item) for item in items]
                     for future in as_completed(futures):
@@ -137,8 +138,13 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
                             summary.extracted += 1
                             part.extracted += 1
                             outcome = index_task(ctx, source, outcome)
-                            summary.indexed += int(outcome.state == "indexed")
-                            part.indexed += int(outcome.state == "indexed")
+                            if outcome.state == "indexed":
+                                indexed_here.add(outcome.url)
+                                for counts in (summary, part):
+                                    counts.indexed += 1
+                                    if outcome.replaced in indexed_here:  # its report, indexed alone a moment ago
+                                        counts.indexed -= 1
+                                        counts.duplicates += 1
                         _count(summary, outcome)
                         _count(part, outcome)
                         progress.advance(bar)

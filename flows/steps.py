@@ -47,6 +47,8 @@ class Outcome:
     reason: str | None = None
     retryable: bool = False  # a transient fetch failure (429, 5xx, transport): worth a task retry
     report_url: str | None = None  # a landing page fused with the report it links (its content hash is the report's)
+    page_hash: str | None = None  # such a landing page's own content hash (an unchanged page and report are skipped)
+    replaced: str | None = None  # the URL of a report indexed on its own that this fused document replaced
 
 
 def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = False) -> Outcome:
@@ -186,9 +188,13 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         registry.set_doc_id(url, doc_id)
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
                   last_modified=result.last_modified, final_url=result.final_url, canonical=canonical)
-    if ctx.index.content_hash_of(doc_id) == digest and not (ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id)):
+    stored_hash = ctx.index.content_hash_of(doc_id)
+    if stored_hash == digest and not (ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id)):
         registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
         return Outcome(state="unchanged", **common)
+    # a fused landing page whose own bytes are unchanged is unchanged when its report is too
+    fused_hash = stored_hash if (record is not None and stored_hash is not None and record.page_hash == digest
+                                 and record.content_hash == stored_hash) else None
     duplicate = _duplicate_of(ctx, Outcome(state="extracted", **common))
     if duplicate is not None:  # cheap early check; index_document makes the final one
         return duplicate
@@ -199,9 +205,15 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         registry.mark(url, "failed", stage="extract", reason=str(exc))
         return _failed(url, doc_id, "extract", str(exc), fetched=True)
     if extracted.report_url and ctx.settings.extraction.fuse_landing_pages:
-        extracted, report_url, report_hash = _fuse_report(ctx, source, extracted)
+        fused, report_url, report_hash = _fuse_report(ctx, source, extracted, known_hash=fused_hash)
+        if report_url and fused is None:  # page and report as indexed: nothing to do
+            registry.mark_indexed(url, content_hash=report_hash, etag=result.etag,
+                                  last_modified=result.last_modified, page_hash=digest)
+            return Outcome(state="unchanged", **(common | dict(content_hash=report_hash, report_url=report_url,
+                                                                 page_hash=digest)))
+        extracted = fused
         if report_url:  # the document's content is now the report's: a separate fetch of it is a duplicate
-            common.update(content_hash=report_hash, report_url=report_url)
+            common.update(content_hash=report_hash, report_url=report_url, page_hash=digest)
     minimum = ctx.settings.extraction.min_words
     if extracted.word_count < minimum and "metadata_only" not in extracted.quality.flags:
         reason = (f"only {extracted.word_count} words of text in this {extracted.mime} content "
@@ -211,12 +223,14 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     return Outcome(state="extracted", extracted=extracted, **common)
 
 
-def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument) -> tuple[ExtractedDocument, str | None, str | None]:
+def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument,
+                 known_hash: str | None = None) -> tuple[ExtractedDocument | None, str | None, str | None]:
     """Fetch and extract the PDF a landing page links (``page.report_url``) and fuse the two
     (:func:`extractors.landing.fuse_landing_page`). Returns (document, report URL, report content
-    hash); when the report cannot be had (refused, robots, fetch or extraction failure) the page
-    stays a document of its own, flagged ``landing_page_report_unavailable``, and (page, None, None)
-    comes back."""
+    hash); when the report's bytes hash to ``known_hash`` (the page and its report are indexed
+    as they are) nothing is extracted and (None, report URL, hash) comes back. When the report
+    cannot be had (refused, robots, fetch or extraction failure) the page stays a document of its
+    own, flagged ``landing_page_report_unavailable``, and (page, None, None) comes back."""
     report_url = page.report_url
     reason = _refusal(ctx, source, report_url)
     if reason is None and ctx.settings.fetch.obey_robots:
@@ -225,6 +239,8 @@ def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument) -> tu
     if reason is None:
         try:
             result = ctx.fetcher.get(report_url, allow_host=source.allows_host)
+            if known_hash is not None and content_hash(result.content) == known_hash:
+                return None, report_url, known_hash
             report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
                 result.content, url=report_url, content_type=result.content_type))
             if report.mime != "application/pdf":
@@ -272,6 +288,7 @@ def _duplicate_of(ctx: HubContext, outcome: Outcome) -> Outcome | None:
         ctx.registry.mark_duplicate(twin.url, content_hash=outcome.content_hash, etag=twin.etag,
                                     last_modified=twin.last_modified,
                                     reason=f"fused into its landing page {outcome.url}")
+        outcome.replaced = twin.url
         return None
     if twin is None:
         return None
@@ -315,7 +332,8 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         ctx.registry.mark(outcome.url, "failed", stage="index", reason=reason)
         return _failed(outcome.url, outcome.doc_id, "index", reason, fetched=True)
     ctx.registry.mark_indexed(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
-                              last_modified=outcome.last_modified, published=doc.published_date)
+                              last_modified=outcome.last_modified, published=doc.published_date,
+                              page_hash=outcome.page_hash)
     outcome.state = "indexed"
     outcome.extracted = None
     return outcome

@@ -19,14 +19,14 @@ from tests.sites import Route, RoutedSite
 PDF_ONLY = "tidal allotment cooperatives"  # words only the report's body holds
 
 
-def _report_pdf() -> bytes:
+def _report_pdf(words: str = PDF_ONLY) -> bytes:
     pdf = FPDF()
     pdf.set_title("Microsoft Word - final_v3.docx")  # a junk Info title: the landing page knows better
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 18)
     pdf.multi_cell(0, 10, "Growing together: community food projects", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
-    body = (f"This evaluation followed twelve {PDF_ONLY} over two growing seasons and measured how many "
+    body = (f"This evaluation followed twelve {words} over two growing seasons and measured how many "
             "households took part, what they grew and how the projects were run. ") * 12
     pdf.multi_cell(0, 6, body, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
@@ -93,7 +93,7 @@ def test_landing_page_and_its_pdf_become_one_document_in_either_order(tmp_path):
             summary, ctx = _ingest(tmp_path / folder, order, routes)
             try:
                 # fetched concurrently: the report may be indexed alone first, then replaced
-                assert summary.failed == 0 and summary.indexed + summary.duplicates == 2, (order, summary.failures)
+                assert (summary.failed, summary.indexed, summary.duplicates) == (0, 1, 1), (order, summary)
                 (doc_id,) = ctx.index.ids()
                 record = ctx.registry.get(pdf)
                 assert record.state == "duplicate" and page in record.reason
@@ -131,5 +131,30 @@ def test_fusion_can_be_turned_off(tmp_path):
     try:
         assert summary.indexed == 1 and PDF_ONLY not in ctx.index.get(ctx.index.ids()[0]).text
         assert [path for path, _ in site.hits if path.endswith(".pdf")] == []
+    finally:
+        ctx.close()
+
+
+def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_is(tmp_path):
+    """The page has no ETag or Last-Modified, so each run downloads it; with the page's own hash
+    recorded, an unchanged page whose report hashes as indexed is unchanged (no extraction, no
+    re-index), and a replaced report is fused again."""
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        urls = [site.base_url + "/evaluations/food"]
+        first, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        second, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        routes["/files/food-evaluation.pdf"] = Route(200, _report_pdf("rooftop beekeeping circles"),
+                                                     {"Content-Type": "application/pdf"})
+        third, ctx = _ingest(tmp_path, urls, routes)
+    try:
+        assert (first.indexed, first.failed) == (1, 0)
+        assert (second.indexed, second.extracted, second.unchanged, second.failed) == (0, 0, 1, 0)
+        assert (third.indexed, third.failed) == (1, 0)
+        (doc_id,) = ctx.index.ids()
+        text = ctx.index.get(doc_id).text
+        assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
     finally:
         ctx.close()

@@ -47,14 +47,20 @@ def _search(settings, text, mode="hybrid", **filters):
 
 def test_first_run_indexes_every_page_and_pdf(ingested, demo):
     settings, _, first, _, _ = ingested
-    expected = len(demo.urls())  # posts, report landing pages, PDFs, index page (not /private/)
-    assert first.discovered == expected
+    discovered = len(demo.urls())  # posts, report landing pages, PDFs, index page (not /private/)
+    expected = discovered - len(REPORTS)  # each landing page and its PDF are one document (fused)
+    assert first.discovered == discovered
     assert first.failed == 0, first.failures
-    assert first.indexed == expected
+    assert (first.indexed, first.duplicates) == (expected, len(REPORTS))
     ctx = HubContext(settings)
     try:
         assert ctx.index.count() == expected
         assert ctx.registry.counts("demo")["indexed"] == expected
+        for report in REPORTS:
+            (hit,) = [u for u in ctx.index.ids() if ctx.index.get(u).url.endswith(f"/reports/{report.slug}.html")]
+            doc = ctx.index.get(hit)
+            assert doc.page_count and doc.url.endswith(".html") and any(u.endswith(f"{report.slug}.pdf") for u in doc.urls)
+            assert "landing_page_fused" in doc.quality.flags
     finally:
         ctx.close()
 
