@@ -11,7 +11,9 @@ SentenceTransformer.encode on the same passages), classify, index load, and the 
 ``<stage>_hub_per_s``, ``<stage>_plain_per_s`` and ``<stage>_ratio`` (plain seconds / hub
 seconds: 1 = as fast as the plain library, higher = faster) for fetch, extract and embed;
 ``chunk_docs_per_s``, ``classify_docs_per_s``, ``index_load_docs_per_s``,
-``e2e_docs_per_s`` (and its counts) and peak memory (extraction workers and the Prefect server
+``e2e_docs_per_s`` (and its counts), ``e2e_overlap_ratio`` (seconds the embedding stage alone
+needs for the flow's passages, estimated at the measured hub rate, over the flow's seconds: issue
+9's ingest overlap figure, target >= 0.8) and peak memory (extraction workers and the Prefect server
 count in ``peak_rss_children_mib``).
 """
 
@@ -147,6 +149,7 @@ def main() -> int:
     _, hub_s = timed(lambda: embedder.encode(sample))
     _, plain_s = timed(lambda: embedder.model.encode(sample, batch_size=settings.embedding.batch_size))
     per_doc = total_chunks / max(1, len(chunked))
+    embed_rate = len(sample) / hub_s  # hub passages/s
     rows.append(("embed", f"{len(sample) / hub_s:.1f} passages/s (≈{len(sample) / hub_s / per_doc:.2f} docs/s)",
                  f"{len(sample) / plain_s:.1f} passages/s (SentenceTransformer)", f"{plain_s / hub_s:.2f}"))
     report.add("embed_passages", len(sample), "passages in the embedding comparison")
@@ -192,6 +195,17 @@ def main() -> int:
         report.add("e2e_indexed", summary.indexed, "documents indexed end to end")
         report.add("e2e_failed", summary.failed, "documents failed end to end")
         report.add("e2e_seconds", e2e_s, "wall seconds of the end-to-end flow")
+        # the embedding stage alone: every passage the flow embeds (chunks up to max_chunks per
+        # document, plus one title per document) at the hub Embedder's measured passages/s
+        passages = sum(min(len(c), settings.chunking.max_chunks) + 1 for *_, c in chunked)
+        embed_alone_s = passages / embed_rate
+        rows.append(("end to end / embedding alone", f"{embed_alone_s / e2e_s:.2f}",
+                     f"embedding alone ≈ {embed_alone_s:.0f} s for {passages} passages", "-"))
+        report.add("e2e_embed_alone_seconds", embed_alone_s,
+                   "seconds the embedding stage alone needs for the flow's passages (at the measured rate)")
+        report.add("e2e_overlap_ratio", embed_alone_s / e2e_s,
+                   "embedding-alone seconds / end-to-end seconds (1 = ingest as fast as embedding alone; "
+                   "target >= 0.8: fetch, extraction and loading hidden behind embedding)")
 
     table = Table(title=f"Evidence Hub pipeline on {n} corpus documents ({failures} not extractable)")
     for column in ("stage", "hub", "plain library", "hub / plain"):

@@ -531,6 +531,11 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
                      fmt(pipeline["e2e_docs_per_s"], ".2f"),
                      f"{fmt(pipeline.get('e2e_indexed'), 'd')} indexed, {fmt(pipeline.get('e2e_failed'), 'd')} failed "
                      f"in {fmt(pipeline.get('e2e_seconds'), ',.0f')} s"])
+        if pipeline.get("e2e_overlap_ratio") is not None:
+            rows.append(["the same run: embedding-alone seconds / end-to-end seconds (target ≥ 0.8)",
+                         fmt(pipeline["e2e_overlap_ratio"], ".2f"),
+                         f"embedding alone ≈ {fmt(pipeline.get('e2e_embed_alone_seconds'), ',.0f')} s at the "
+                         f"measured {fmt(pipeline.get('embed_hub_per_s'), ',.1f')} passages/s"])
     if e2e.get("ingest_docs_per_s") is not None:
         rows.append(["corpus, sitemap → index (bench_eval's ingest)", fmt(e2e["ingest_docs_per_s"], ".2f"),
                      f"{fmt(e2e.get('ingest_indexed'), 'd')} indexed, {fmt(e2e.get('ingest_failed'), 'd')} failed "
