@@ -181,6 +181,34 @@ class ClassificationSettings(_Strict):
     max_labels: int = Field(4, ge=1, le=20)
 
 
+class HybridSettings(_Strict):
+    """How hybrid search fuses the BM25 and semantic document rankings (``index.query.fuse``; the
+    same for every backend).
+
+    ``rrf``: weighted reciprocal rank fusion, score = 2(1-w) / (k + BM25 rank) + 2w / (k + semantic
+    rank) (Cormack, Clarke & Buettcher 2009; w = 0.5 is plain RRF). ``convex``: (1-w) * normalised
+    BM25 score + w * normalised cosine (Bruch, Gai & Ingber 2023, "An Analysis of Fusion Functions
+    for Hybrid Retrieval"), scores normalised per query by ``normalisation``. w is
+    ``semantic_weight``. How the defaults were chosen: README, "Hybrid fusion".
+    """
+
+    method: Literal["rrf", "convex"] = Field("rrf", description="rrf: weighted reciprocal rank fusion; convex: "
+                                                                 "convex combination of normalised scores")
+    rrf_k: float = Field(60.0, ge=0, le=1000, description="rrf only: the rank constant k (larger flattens the "
+                                                           "difference between top ranks)")
+    semantic_weight: float = Field(0.5, ge=0, le=1, description="Share of the semantic ranking in the fusion, 0..1 "
+                                                                 "(0: BM25 only, 1: semantic only)")
+    normalisation: Literal["minmax", "zscore", "theoretical"] = Field(
+        "zscore", description="convex only: per-query score normalisation: minmax (observed min and max), zscore, "
+                              "or theoretical (0 for BM25 / -1 for cosine up to the observed max)")
+
+
+class SearchSettings(_Strict):
+    """How searches rank documents."""
+
+    hybrid: HybridSettings = HybridSettings()
+
+
 class Settings(BaseSettings):
     """All settings of the hub. Build with :func:`load_settings`, not directly."""
 
@@ -195,6 +223,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     classification: ClassificationSettings = ClassificationSettings()
+    search: SearchSettings = SearchSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -320,6 +349,7 @@ class _FileOnly(BaseModel):
     fetch: FetchSettings | None = None
     extraction: ExtractionSettings | None = None
     classification: ClassificationSettings | None = None
+    search: SearchSettings | None = None
 
 
 __all__ = ["Settings", "load_settings", "ConfigError", "DEFAULT_HOME", "CONFIG_DIR"]

@@ -97,8 +97,8 @@ def open_index(settings: Settings, dimension: int) -> SearchIndex:
             hosts=cfg.hosts, dimension=dimension, index_prefix=cfg.index_prefix, username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None, verify_certs=cfg.verify_certs,
             ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None, timeout_s=cfg.timeout_s,
-            max_retries=cfg.max_retries,
+            max_retries=cfg.max_retries, hybrid=settings.search.hybrid,
         )
     from index.embedded import EmbeddedIndex
 
-    return EmbeddedIndex(settings.index_path, dimension)
+    return EmbeddedIndex(settings.index_path, dimension, hybrid=settings.search.hybrid)

@@ -1,6 +1,7 @@
 """The embedded index backend: one SQLite file (WAL, ACID), FTS5 BM25 over chunks with a title
-field weighted above the body, exact kNN over chunk embeddings (numpy), hybrid by reciprocal
-rank fusion, filters and snippets. One writer, many concurrent readers.
+field weighted above the body, exact kNN over chunk embeddings (numpy), hybrid by
+``index.query.fuse`` (the ``search.hybrid`` settings), filters and snippets. One writer, many
+concurrent readers.
 
 Layout: ``documents`` (one row per document, its JSON), ``labels`` (theme, policy area and
 evidence type ids, for filters and facets), ``chunks`` (text, page and float32 vector; ordinal -1
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
@@ -63,13 +65,16 @@ LABEL_KINDS = ("theme", "policy_area", "evidence_type")  # labels.kind values (f
 
 
 class EmbeddedIndex:
-    """SQLite-backed search index at ``path``; ``dimension`` is the embedding size."""
+    """SQLite-backed search index at ``path``; ``dimension`` is the embedding size; ``hybrid``
+    (``config.settings.HybridSettings``; its defaults when None) is how hybrid search fuses BM25
+    and semantic rankings."""
 
-    def __init__(self, path: Path, dimension: int):
+    def __init__(self, path: Path, dimension: int, hybrid: HybridSettings | None = None):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.dimension = dimension
+        self.hybrid = hybrid or HybridSettings()
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -383,7 +388,7 @@ class EmbeddedIndex:
                     bm25 = {d: (s, c) for d, s, c in top}
                     ranking = [(d, s) for d, s, _ in top]
                 semantic, sims = self._semantic(snap, query_vector, allowed)
-                ranked = fuse(query.mode, ranking, semantic)
+                ranked = fuse(query.mode, ranking, semantic, self.hybrid)
                 if query.mode == "hybrid":
                     ranked = exact_title_first(ranked, exact)
                 members = np.zeros(len(snap.names), bool)

@@ -19,8 +19,9 @@ Search mirrors the embedded backend (result sets, facets, sort and cursors as de
 :mod:`index.query`): BM25 over ``title^4`` and ``body`` collapsed to the best chunk per document
 (score, then ``doc_id``), its ``total`` and facets from aggregations on the chunks index (distinct
 documents per bucket); kNN with the filter inside the ``knn`` clause (lucene efficient filtering)
-collapsed per document; hybrid = reciprocal rank fusion (Cormack, Clarke & Buettcher, SIGIR 2009)
-of the two document rankings; semantic and hybrid facets from terms aggregations on the documents
+collapsed per document; hybrid = the two document rankings fused by ``index.query.fuse`` as the
+``search.hybrid`` settings say (weighted reciprocal rank fusion or a convex combination of
+normalised scores); semantic and hybrid facets from terms aggregations on the documents
 index over the result set's ids; documents whose whole title equals the query go first in BM25
 and hybrid modes. ``<mark>`` snippets are highlighted for the page's hits only, in a second small
 request.
@@ -45,6 +46,7 @@ from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 from opensearchpy.helpers import expand_action, scan
 
 from core.models import Chunk, IndexedDocument
+from config.settings import HybridSettings
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
@@ -368,20 +370,23 @@ class OpenSearchIndex:
     ``hosts`` are URLs (``https://`` turns TLS on); ``username``/``password`` give basic auth;
     ``verify_certs``/``ca_certs`` control certificate checks; ``timeout_s`` is the per-request
     timeout in seconds. The client retries connection errors, timeouts and HTTP 429/502/503/504
-    up to ``max_retries`` times. Creates the indices and aliases when missing (:meth:`ensure`);
-    raises :class:`index.backend.IndexMismatch` when the existing chunks index holds vectors of
-    another dimension. Safe to share between threads.
+    up to ``max_retries`` times. ``hybrid`` (``config.settings.HybridSettings``; its defaults when
+    None) is how hybrid search fuses BM25 and kNN. Creates the indices and aliases when missing
+    (:meth:`ensure`); raises :class:`index.backend.IndexMismatch` when the existing chunks index
+    holds vectors of another dimension. Safe to share between threads.
     """
 
     def __init__(self, *, hosts: list[str], dimension: int, index_prefix: str = "evidence-hub",
                  username: str | None = None, password: str | None = None, verify_certs: bool = True,
-                 ca_certs: str | None = None, timeout_s: float = 30, max_retries: int = 3):
+                 ca_certs: str | None = None, timeout_s: float = 30, max_retries: int = 3,
+                 hybrid: HybridSettings | None = None):
         if not hosts:
             raise ValueError("hosts is empty")
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]*", index_prefix):
             raise ValueError(f"index_prefix {index_prefix!r}: use lower-case letters, digits, '-', '_', '.'")
         self.dimension = dimension
         self.prefix = index_prefix
+        self.hybrid = hybrid or HybridSettings()
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         options: dict[str, Any] = {
@@ -876,9 +881,10 @@ class OpenSearchIndex:
     def search(self, query: SearchQuery, query_vector: np.ndarray | None = None) -> SearchResponse:
         """Run a search (see :mod:`index.query` for the result set of each mode). ``query_vector``
         (unit length, shape (dimension,)) is needed for semantic and hybrid modes. Hybrid fuses the
-        BM25 and kNN document rankings by reciprocal rank fusion (Cormack, Clarke & Buettcher 2009,
-        k=60). BM25 ``total`` and facets come from aggregations on the chunks index (distinct
-        documents per bucket: ``cardinality``, exact up to 40,000); semantic and hybrid facets from
+        BM25 and kNN document rankings (the :data:`index.query.CANDIDATES` best of each) by
+        ``index.query.fuse`` with this index's ``hybrid`` settings. BM25 ``total`` and facets come
+        from aggregations on the chunks index (distinct documents per bucket: ``cardinality``,
+        exact up to 40,000); semantic and hybrid facets from
         a terms aggregation on the documents index over the result set's ids. Snippets are built
         for the page's hits only. Raises ValueError for a missing or mis-shaped vector, a query
         the cluster refuses, or a cursor of another query."""
@@ -918,7 +924,7 @@ class OpenSearchIndex:
                 ranking = self._bm25(query, CANDIDATES)[0]
                 bm25_ids = {d for d, _ in ranking}
             semantic = self._semantic(query_vector, query.filters)
-            ranked = fuse(query.mode, ranking, [(d, s) for d, s, *_ in semantic])
+            ranked = fuse(query.mode, ranking, [(d, s) for d, s, *_ in semantic], self.hybrid)
             if query.mode == "hybrid":
                 ranked = exact_title_first(ranked, exact)
             total = len(ranked)

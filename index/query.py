@@ -9,7 +9,8 @@ orders) are defined the same way for every backend:
   the query vector (within the filters). Every document "matches" a vector, so the candidates are
   the result set;
 * ``hybrid``: the union of the BM25 candidates (the :data:`CANDIDATES` best BM25 documents), the
-  semantic candidates and the exact-title documents, ranked by reciprocal rank fusion.
+  semantic candidates and the exact-title documents, ranked by :func:`fuse` (reciprocal rank
+  fusion by default; the ``search.hybrid`` settings).
 
 ``sort="date"`` orders the whole result set: newest ``published_date`` first, documents without a
 date last, documents of the same date in relevance order. Pages (``offset``/``limit`` or
@@ -26,9 +27,12 @@ import json
 import re
 import unicodedata
 from datetime import date
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from config.settings import HybridSettings
 
 SearchMode = Literal["bm25", "semantic", "hybrid"]
 SortOrder = Literal["relevance", "date"]
@@ -113,7 +117,8 @@ class LabelRef(BaseModel):
 
 class SearchHit(BaseModel):
     """One document in a result list: its best chunk's snippet and page, and its labels.
-    ``score`` is the relevance score of the mode (BM25, cosine or RRF), also under ``sort="date"``."""
+    ``score`` is the relevance score of the mode (BM25, cosine or the fused hybrid score), also
+    under ``sort="date"``."""
 
     id: str
     url: str
@@ -321,26 +326,104 @@ def query_terms(text: str) -> list[str]:
     return [w.lower() for w in WORD_RE.findall(text) if len(w) > 2 and w not in ("AND", "OR", "NOT")]
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Fuse ranked id lists: score(d) = sum over lists of 1 / (k + rank), rank from 1.
+def reciprocal_rank_fusion(rankings: list[list[str]], k: float = RRF_K,
+                           weights: list[float] | None = None) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(d) = sum over lists i of weights[i] / (k + rank_i(d)), rank
+    from 1; a list that lacks ``d`` adds nothing. ``weights`` defaults to 1 per list (plain RRF).
 
-    Source: Cormack, Clarke & Buettcher, SIGIR 2009. Returns (id, score) best first.
-    """
+    Source: Cormack, Clarke & Buettcher, SIGIR 2009 (k=60, no weights); the per-list weights are
+    a plain generalisation (all 1: the original). Returns (id, score) best first, ties by id.
+    Raises ValueError when ``weights`` does not have one entry per list or ``k`` is negative."""
+    if weights is None:
+        weights = [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
+    if k < 0:
+        raise ValueError(f"k must be >= 0, not {k}")
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for weight, ranking in zip(weights, rankings):
         for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)
+            scores[doc_id] = scores.get(doc_id, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def fuse(mode: SearchMode, bm25: list[tuple[str, float]], semantic: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """The document ranking of a mode from the per-retriever rankings (best first): bm25 or
-    semantic as they are, hybrid by :func:`reciprocal_rank_fusion`."""
+Normalisation = Literal["minmax", "zscore", "theoretical"]
+
+
+def normalise_scores(ranking: list[tuple[str, float]], method: Normalisation,
+                     lower_bound: float = 0.0) -> dict[str, float]:
+    """Per-query score normalisation of one retriever's ``(id, score)`` list (Bruch, Gai &
+    Ingber 2023, "An Analysis of Fusion Functions for Hybrid Retrieval", ACM TOIS):
+
+    * ``minmax``: (s - min) / (max - min) over the list, so the list spans [0, 1];
+    * ``zscore``: (s - mean) / standard deviation (population) over the list;
+    * ``theoretical``: (s - ``lower_bound``) / (max - ``lower_bound``), the theoretical minimum of
+      the score (0 for BM25, -1 for a cosine) and the observed maximum (their "TM2C2").
+
+    A list whose scores are all equal (one document, or a zero spread) normalises to 1.0 each
+    (0.0 for ``zscore``). Returns ``{id: normalised score}``; an empty list gives ``{}``. Raises
+    ValueError for an unknown method."""
+    if not ranking:
+        return {}
+    values = [float(s) for _, s in ranking]
+    if method == "minmax":
+        low, high = min(values), max(values)
+        return {d: (float(s) - low) / (high - low) if high > low else 1.0 for d, s in ranking}
+    if method == "theoretical":
+        high = max(values)
+        return {d: (float(s) - lower_bound) / (high - lower_bound) if high > lower_bound else 1.0
+                for d, s in ranking}
+    if method == "zscore":
+        mean = sum(values) / len(values)
+        spread = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+        return {d: (float(s) - mean) / spread if spread > 0 else 0.0 for d, s in ranking}
+    raise ValueError(f"unknown normalisation {method!r}: minmax, zscore or theoretical")
+
+
+def convex_combination(bm25: list[tuple[str, float]], semantic: list[tuple[str, float]], semantic_weight: float,
+                       normalisation: Normalisation = "minmax") -> list[tuple[str, float]]:
+    """Fuse two scored lists by a convex combination of their normalised scores (Bruch, Gai &
+    Ingber 2023, "An Analysis of Fusion Functions for Hybrid Retrieval"):
+    score(d) = (1 - w) * n_bm25(d) + w * n_sem(d), ``w`` = ``semantic_weight`` in [0, 1],
+    n = :func:`normalise_scores` of each list (theoretical lower bounds: 0 for BM25 scores, -1 for
+    cosines). A document missing from a list takes that
+    list's lowest normalised score (0 under minmax), as if ranked just below its end.
+
+    ``bm25``: ``(id, BM25 score)``, higher is better; ``semantic``: ``(id, cosine)`` in [-1, 1].
+    Returns ``(id, fused score)`` over the union of both lists, best first, ties by id. Raises
+    ValueError when ``semantic_weight`` is outside [0, 1] or the normalisation is unknown."""
+    if not 0.0 <= semantic_weight <= 1.0:
+        raise ValueError(f"semantic_weight must be within [0, 1], not {semantic_weight}")
+    lexical = normalise_scores(bm25, normalisation, lower_bound=0.0)
+    dense = normalise_scores(semantic, normalisation, lower_bound=-1.0)
+    floor_lexical = min(lexical.values(), default=0.0)
+    floor_dense = min(dense.values(), default=0.0)
+    scores = {d: (1.0 - semantic_weight) * lexical.get(d, floor_lexical) + semantic_weight * dense.get(d, floor_dense)
+              for d in {**lexical, **dense}}
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def fuse(mode: SearchMode, bm25: list[tuple[str, float]], semantic: list[tuple[str, float]],
+         hybrid: "HybridSettings | None" = None) -> list[tuple[str, float]]:
+    """The document ranking of a mode from the per-retriever rankings (best first, ``(id, score)``:
+    BM25 score, higher is better; cosine of the best chunk): bm25 or semantic as they are; hybrid
+    as ``hybrid`` (``config.settings.HybridSettings``, the ``search.hybrid`` settings; default
+    values when None) says: ``rrf`` = :func:`reciprocal_rank_fusion` with ``rrf_k`` and the
+    weights 2 * (1 - ``semantic_weight``) for BM25 and 2 * ``semantic_weight`` for semantic
+    (0.5: plain RRF), ``convex`` = :func:`convex_combination` with ``semantic_weight`` and
+    ``normalisation``. Returns ``(id, score)`` best first; hybrid scores are the fused scores."""
     if mode == "bm25":
         return list(bm25)
     if mode == "semantic":
         return list(semantic)
-    return reciprocal_rank_fusion([[d for d, _ in bm25], [d for d, _ in semantic]])
+    from config.settings import HybridSettings
+
+    hybrid = hybrid or HybridSettings()
+    if hybrid.method == "convex":
+        return convex_combination(bm25, semantic, hybrid.semantic_weight, hybrid.normalisation)
+    w = hybrid.semantic_weight
+    return reciprocal_rank_fusion([[d for d, _ in bm25], [d for d, _ in semantic]], k=hybrid.rrf_k,
+                                  weights=[2.0 * (1.0 - w), 2.0 * w])
 
 
 def exact_title_first(ranked: list[tuple[str, float]], exact: set[str]) -> list[tuple[str, float]]:
