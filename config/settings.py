@@ -76,7 +76,11 @@ class EmbeddingSettings(_Strict):
     ``onnx`` (an ONNX export of the same model run by ONNX Runtime on the CPU, built once and cached
     in ``onnx_cache_dir``, default ``<home>/models/onnx``; see ``index/onnx_embedding.py``).
     ``onnx_quantize``: ``int8`` (dynamic int8 weights, faster, cosine about 0.99 to torch) or
-    ``none`` (float32, the same vectors as torch to about 1e-6).
+    ``none`` (float32, the same vectors as torch to about 1e-6). ``precision`` (torch backend):
+    ``float32`` or ``bfloat16`` weights and activations; bfloat16 is several times faster on CPUs
+    with bfloat16 matrix units (Intel AMX / AVX512-BF16; measured in ``benchmarks/bench_embed.py``)
+    and slower on CPUs without them; vectors stay float32, cosine about 0.998 to float32.
+    ``threads``: torch intra-op threads (None: torch's default, one per core).
     """
 
     model: str = Field("all-MiniLM-L6-v2", min_length=1)
@@ -85,6 +89,11 @@ class EmbeddingSettings(_Strict):
     backend: Literal["torch", "onnx"] = "torch"
     onnx_quantize: Literal["int8", "none"] = "int8"
     onnx_cache_dir: Path | None = Field(None, description="Where ONNX exports are cached; default <home>/models/onnx")
+    precision: Literal["float32", "bfloat16"] = Field(
+        "float32", description="torch backend: float32, or bfloat16 (fast on CPUs with AMX/AVX512-BF16; cosine about "
+                               "0.998 to float32)")
+    threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads for embedding (None: torch's "
+                                                                "default); 1 can be faster on a shared machine")
 
 
 class ChunkingSettings(_Strict):

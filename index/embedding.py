@@ -2,7 +2,8 @@
 
 ``embedding.backend`` chooses what runs the model: ``torch`` (``SentenceTransformer.encode``) or
 ``onnx`` (the same model exported to ONNX and run by ONNX Runtime, int8 or float32; see
-``index/onnx_embedding.py``). Both give float32 vectors of the same shape, L2-normalised.
+``index/onnx_embedding.py``); ``embedding.precision`` runs the torch model in float32 or bfloat16.
+All give float32 vectors of the same shape, L2-normalised.
 """
 
 from __future__ import annotations
@@ -41,20 +42,28 @@ def resolve_model_path(model: str) -> Path:
                         "nor a local model folder; models are never downloaded at run time")
 
 
-_MODELS: dict[tuple[str, str | None], tuple[object, threading.Lock]] = {}
+_MODELS: dict[tuple[str, str | None, str], tuple[object, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def load_model(path: Path, device: str | None) -> tuple[object, threading.Lock]:
-    """The SentenceTransformer at ``path`` on ``device`` and the lock that serialises its use,
-    loaded once per process and shared (the API server, the CLI and the tests open many contexts;
-    fast tokenizers must not be used from two threads at once)."""
-    key = (str(path), device)
+def load_model(path: Path, device: str | None, precision: str = "float32") -> tuple[object, threading.Lock]:
+    """The SentenceTransformer at ``path`` on ``device`` with its weights in ``precision``
+    (``float32`` or ``bfloat16``) and the lock that serialises its use, loaded once per process
+    and shared (the API server, the CLI and the tests open many contexts; fast tokenizers must not
+    be used from two threads at once). Raises ValueError for another precision."""
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
+    key = (str(path), device, precision)
     with _MODELS_LOCK:
         if key not in _MODELS:
             from sentence_transformers import SentenceTransformer
 
-            _MODELS[key] = (SentenceTransformer(str(path), device=device), threading.Lock())
+            model = SentenceTransformer(str(path), device=device)
+            if precision == "bfloat16":
+                import torch
+
+                model = model.to(torch.bfloat16)
+            _MODELS[key] = (model, threading.Lock())
         return _MODELS[key]
 
 
@@ -75,11 +84,20 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        return load_model(resolve_model_path(self.settings.model), self.settings.device)[0]
+        if self.settings.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.settings.threads)  # process-wide, as torch has it
+        return load_model(resolve_model_path(self.settings.model), self.settings.device, self._precision)[0]
+
+    @property
+    def _precision(self) -> str:
+        # the ONNX export is made from the float32 model whatever the torch precision
+        return "float32" if self.settings.backend == "onnx" else self.settings.precision
 
     @cached_property
     def _lock(self) -> threading.Lock:
-        return load_model(resolve_model_path(self.settings.model), self.settings.device)[1]
+        return load_model(resolve_model_path(self.settings.model), self.settings.device, self._precision)[1]
 
     @property
     def dimension(self) -> int:
@@ -125,4 +143,7 @@ class Embedder:
         with self._lock:
             vectors = self.model.encode(texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32, copy=False)
+        vectors = vectors.astype(np.float32, copy=False)
+        if self._precision != "float32":  # normalised in bfloat16 by the model: unit length again in float32
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
