@@ -29,7 +29,7 @@ import numpy as np
 
 from classify.features import FEATURES, DocumentEvidence, LabelProfiles, label_features, word_ngrams
 from classify.supervised import ModelError, TrainedModel
-from classify.zero_shot import zero_shot_scores
+from classify.zero_shot import LEAD_WEIGHT, zero_shot_scores
 from config.settings import ClassificationSettings
 from config.taxonomy import Taxonomy
 from core.models import LabelScore
@@ -116,10 +116,11 @@ class TaxonomyClassifier:
         labels = self.profiles[kind].labels
         model = self.model.kinds.get(kind) if self.model is not None and kind in TRAINABLE_KINDS else None
         if model is not None:
-            return model.probabilities(evidence.features), [model.threshold_of(l.id) for l in labels], False
+            return (model.probabilities(evidence.features, evidence.doc_vector, [l.id for l in labels]),
+                    [model.threshold_of(l.id) for l in labels], False)
         threshold = {"themes": self.settings.theme_threshold, "policy_areas": self.settings.policy_area_threshold,
                      "evidence_types": self.settings.evidence_type_threshold}[kind]
-        return zero_shot_scores(evidence, self.settings), [threshold] * len(labels), True
+        return zero_shot_scores(evidence, self.settings, LEAD_WEIGHT.get(kind, 0.0)), [threshold] * len(labels), True
 
     def _in_scope(self, evidence: DocumentEvidence) -> bool:
         """Zero-shot scope rule: enough scope keywords (per 1,000 words) or a close scope match."""

@@ -7,6 +7,12 @@ the keyword patterns. :func:`label_features` turns a document's chunks into a ma
 chunk cosine, the share of chunks whose nearest label it is), keyword evidence (hits per 1,000
 words, distinct keywords) and the same values relative to the document's best label, so that one
 model can learn "this label stands out in this document" for every label, frequent or rare.
+
+A document's *lead* (its first :data:`LEAD_CHUNKS` chunk, which starts with the title and usually
+the summary) says what the document is mainly about: ``lead_sim`` is the lead's cosine to each
+label, used by the zero-shot policy-area score (:mod:`classify.zero_shot`). :func:`document_vector`
+is the whole document as one vector (mean of the chunk vectors next to the mean of the first
+:data:`LEAD_VECTOR_CHUNKS` chunks), which the supervised model's document-level part reads.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from config.taxonomy import LabelScope, TaxonomyLabel
 from index.embedding import Embedder
 
 TOP_K_CHUNKS = 3
+LEAD_CHUNKS = 1         # chunks that make up the lead for ``lead_sim``
+LEAD_VECTOR_CHUNKS = 2  # chunks averaged into the lead half of :func:`document_vector`
 
 FEATURES = (
     "sim_top3",         # mean of the 3 best chunk-to-profile cosines
@@ -38,6 +46,7 @@ FEATURES = (
     "doc_words",        # log1p(words) / 10
     "scope_sim",        # mean of the 3 best chunk cosines to the kind's scope description (0 without scope)
     "scope_kw_density", # log1p(scope keyword hits per 1,000 words) (0 without scope)
+    "lead_sim",         # best cosine of the lead (first LEAD_CHUNKS chunks) to the label's profiles
 )
 
 
@@ -106,12 +115,36 @@ class DocumentEvidence:
     """What :func:`label_features` found in one document for one kind.
 
     ``features``: (n_labels, len(FEATURES)); ``chunk_sims``: (n_chunks, n_labels) best cosine of
-    each chunk to each label; ``terms[j]``: keywords of label ``j`` found in the text.
+    each chunk to each label; ``terms[j]``: keywords of label ``j`` found in the text;
+    ``doc_vector``: :func:`document_vector` of the chunks, shape (2 * dim,).
     """
 
     features: np.ndarray
     chunk_sims: np.ndarray
     terms: list[list[str]]
+    doc_vector: np.ndarray | None = None
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def document_vector(chunk_vectors: np.ndarray) -> np.ndarray:
+    """The document as one vector: the unit-length mean of all its chunk vectors followed by the
+    unit-length mean of its first :data:`LEAD_VECTOR_CHUNKS` chunk vectors (the lead).
+
+    Args:
+        chunk_vectors: shape (n_chunks, dim), n_chunks >= 1.
+    Returns:
+        float32 array of shape (2 * dim,).
+    Raises:
+        ValueError: no chunk vectors.
+    """
+    if chunk_vectors.ndim != 2 or chunk_vectors.shape[0] == 0:
+        raise ValueError(f"a document vector needs at least one chunk vector, got shape {chunk_vectors.shape}")
+    return np.concatenate([_unit(chunk_vectors.mean(axis=0)),
+                           _unit(chunk_vectors[:LEAD_VECTOR_CHUNKS].mean(axis=0))]).astype(np.float32)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -170,5 +203,7 @@ def label_features(chunk_texts: list[str], chunk_vectors: np.ndarray, profiles: 
         density, density - density.max(), np.log1p(distinct), _ranks(density) / n_labels,
         np.full(n_labels, top.max()), np.full(n_labels, density.max()), np.full(n_labels, math.log1p(words) / 10),
         np.full(n_labels, scope_sim), np.full(n_labels, scope_density),
+        per_label[:LEAD_CHUNKS].max(axis=0),
     ]).astype(np.float32)
-    return DocumentEvidence(features=features, chunk_sims=per_label, terms=terms)
+    return DocumentEvidence(features=features, chunk_sims=per_label, terms=terms,
+                            doc_vector=document_vector(chunk_vectors))

@@ -64,12 +64,13 @@ def predictions(classifier: TaxonomyClassifier, documents: list[LabelledDocument
 
 
 def kind_examples(classifier: TaxonomyClassifier, documents: list[LabelledDocument], kind: str) -> KindExamples:
-    """Training data of ``kind``: every document's label features and gold 0/1 per label."""
+    """Training data of ``kind``: every document's label features, document vector and gold 0/1 per label."""
     labels = classifier.taxonomy.labels_of(kind)
     features = np.stack([d.evidence_of(classifier, kind).features for d in documents])
+    doc_vectors = np.stack([d.evidence_of(classifier, kind).doc_vector for d in documents])
     gold = np.array([[int(label.id in d.gold.labels.get(kind, ())) for label in labels] for d in documents])
     return KindExamples(features=features, gold=gold, label_ids=[label.id for label in labels],
-                        doc_keys=[d.gold.key for d in documents])
+                        doc_keys=[d.gold.key for d in documents], doc_vectors=doc_vectors)
 
 
 def _gold_kinds(documents: list[LabelledDocument]) -> list[str]:
