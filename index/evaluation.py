@@ -23,7 +23,7 @@ from ir_measures import R, nDCG
 
 from classify.evaluation import file_key
 from index.backend import SearchIndex
-from index.query import SearchQuery
+from index.query import MAX_QUERY_CHARS, SearchQuery
 
 MEASURES = {"ndcg@10": nDCG @ 10, "recall@100": R @ 100}
 DEPTH = 100
@@ -92,13 +92,25 @@ def read_qrels(path: Path) -> list[ir_measures.Qrel]:
     return qrels
 
 
+def fit_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters at the last whitespace before the limit (at the
+    limit itself when there is none), so a test collection's long queries (CISI has one of 1,000+
+    characters) are run on their opening instead of being refused by ``SearchQuery``."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    return text[:cut if cut > 0 else limit]
+
+
 def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str,
                 depth: int = DEPTH) -> list[ir_measures.ScoredDoc]:
     """The top ``depth`` documents of each query in ``mode``, as scored document keys. Ranks are
-    kept by giving decreasing scores (the index's own scores are not comparable across modes)."""
+    kept by giving decreasing scores (the index's own scores are not comparable across modes).
+    Queries longer than ``SearchQuery`` accepts are cut by :func:`fit_query`."""
     keys = {}
     run = []
     for query_id, text in queries.items():
+        text = fit_query(text)
         vector = embedder.encode([text])[0] if mode != "bm25" else None
         try:
             hits = index.search(SearchQuery(text=text, mode=mode, limit=depth), vector).hits

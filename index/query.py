@@ -62,6 +62,10 @@ class SearchFilters(BaseModel):
     year_to: int | None = Field(None, ge=1000, le=3000)
 
 
+MAX_QUERY_CHARS = 1000
+"""Longest query text accepted (characters): longer ones are refused with a validation error."""
+
+
 class SearchQuery(BaseModel):
     """A search: query text, retrieval mode, filters, facets, sort order and paging.
 
@@ -75,7 +79,7 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     mode: SearchMode = "hybrid"
     filters: SearchFilters = SearchFilters()
     facets: list[FacetName] = Field(default_factory=list)

@@ -14,7 +14,8 @@ from cli.main import app
 from core.models import IndexedDocument, Page
 from index.chunking import chunk_pages
 from index.embedded import EmbeddedIndex
-from index.evaluation import JudgmentsError, document_key, read_qrels, read_queries, score_run
+from index.evaluation import JudgmentsError, document_key, fit_query, read_qrels, read_queries, score_run
+from index.query import MAX_QUERY_CHARS
 
 DOCS = {
     "family-hubs.pdf": ("Family hubs in practice", "Family hubs bring early help, health visiting and parenting "
@@ -86,3 +87,26 @@ def test_eval_search_rejects_an_unknown_mode(hub):
     result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
                                       str(hub / "r.tsv"), "--mode", "fuzzy"])
     assert result.exit_code == 2 and "--mode must be" in result.stderr
+
+
+def test_a_query_longer_than_the_limit_is_cut_at_a_word_boundary():
+    words = "rough sleeping outreach " * 60  # 1,440 characters
+    cut = fit_query(words)
+    assert len(cut) <= MAX_QUERY_CHARS and cut.endswith(("rough", "sleeping", "outreach"))
+    assert words.startswith(cut) and fit_query("family hubs") == "family hubs"
+    assert fit_query("x" * 1500) == "x" * MAX_QUERY_CHARS  # no space: cut at the limit
+
+
+def test_a_long_query_is_run_on_its_opening_instead_of_scoring_zero(hub):
+    # CISI has a query of over 1,000 characters: SearchQuery refuses such text, and eval search used
+    # to score it 0 in every mode without saying so.
+    long = "people sleeping rough and the outreach workers who find them a home " * 20
+    assert len(long) > MAX_QUERY_CHARS
+    (hub / "q.tsv").write_text(f"query_id\tquery\nQ3\t{long}\n", encoding="utf-8")
+    (hub / "r.tsv").write_text("query_id\tfile\tgrade\nQ3\trough-sleeping.pdf\t1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
+                                      str(hub / "r.tsv"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {m: report[m]["per_query"]["Q3"]["ndcg@10"] for m in report} == {"bm25": 1.0, "semantic": 1.0,
+                                                                            "hybrid": 1.0}
