@@ -29,7 +29,7 @@ from api.sources_status import SourceState, read_source_states
 from config.settings import Settings
 from config.taxonomy import Taxonomy
 from core.models import IndexedDocument
-from index.query import SearchResponse
+from index.query import SearchFilters, SearchQuery, SearchResponse
 
 STATIC_DIR = Path(__file__).parent / "static"
 DocId = Annotated[str, PathParam(min_length=1, max_length=200, description="Document id (from a search hit)")]
@@ -102,6 +102,12 @@ def get_hub(request: Request) -> Hub:
 
 HubDep = Annotated[Hub, Depends(get_hub)]
 
+
+
+def _search_or_filters(params: ExportParams | GapMapParams) -> tuple[SearchQuery | None, SearchFilters]:
+    """The search of a ``/export`` or ``/gapmap`` request (None without ``q``: the filtered index)
+    and its filters. Raises ``pydantic.ValidationError`` for a query or filter out of range."""
+    return (params.to_query() if params.q is not None else None), params.filters()
 
 def create_app(settings: Settings | None = None, *, api_token: str | None = None,
                protect_reads: bool | None = None) -> FastAPI:
@@ -236,8 +242,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         from api.export import FORMATS
 
         try:
-            query = params.to_query() if params.q is not None else None
-            filters = params.filters()
+            query, filters = _search_or_filters(params)
         except ValidationError as exc:
             return validation_error(exc, ("query",))
         try:
@@ -254,8 +259,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         """The evidence gap map: documents per theme × policy area, for a search (``q``) or the
         filtered index."""
         try:
-            query = params.to_query() if params.q is not None else None
-            filters = params.filters()
+            query, filters = _search_or_filters(params)
         except ValidationError as exc:
             return validation_error(exc, ("query",))
         try:
