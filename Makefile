@@ -79,7 +79,7 @@ bench: install
 	    "$$@" --json $(BENCH_RESULTS)/$$name.json || failed="$$failed $$name"; }; \
 	  run extract $(PY) benchmarks/bench_extract.py; \
 	  run eval $(PY) benchmarks/bench_eval.py; \
-	  run pipeline $(PY) benchmarks/bench_pipeline.py --embed-sample 5000; \
+	  run pipeline $(PY) benchmarks/bench_pipeline.py; \
 	  run fetch $(PY) benchmarks/bench_fetch.py; \
 	  run flow $(PY) benchmarks/bench_flow.py; \
 	  if [ -f benchmarks/bench_ir.py ]; then run ir $(PY) benchmarks/bench_ir.py; fi; \

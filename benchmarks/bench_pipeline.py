@@ -1,7 +1,7 @@
 """Pipeline benchmark: documents per second for each stage and end to end on the real corpus,
 with ratios against the plain libraries each stage wraps. A script, not a test.
 
-    python benchmarks/bench_pipeline.py [--corpus ../shared/corpus/docs] [--embed-sample 512] [--skip-e2e]
+    python benchmarks/bench_pipeline.py [--corpus ../shared/corpus/docs] [--embed-sample N] [--skip-e2e]
 
 Stages: fetch (hub Fetcher vs plain httpx, loopback, politeness off), extract (hub extractors vs
 plain pdfminer.six extract_text / trafilatura.extract), chunk, embed (hub Embedder vs plain
@@ -70,7 +70,9 @@ def main() -> int:
     """Measure every stage, print the table; returns the exit status (2: no corpus)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared/corpus/docs")
-    parser.add_argument("--embed-sample", type=int, default=512, help="passages for the embedding comparison")
+    parser.add_argument("--embed-sample", type=int, default=None,
+                        help="passages for the embedding comparison (default: all; fewer gives a quicker, "
+                             "biased estimate of the embedding-alone seconds)")
     parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end flow run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
     args = parser.parse_args()

@@ -103,12 +103,19 @@ def machine() -> dict[str, Any]:
             "os": platform.platform(), "python": sys.version.split()[0], "packages": packages}
 
 
+BENCH_OUTPUTS = ("benchmarks/results", "BENCHMARKS.md", "docs/benchmarks")
+"""What ``make bench`` writes (paths relative to the repository root)."""
+
+
 def git_commit() -> tuple[str | None, bool | None]:
-    """(HEAD commit, whether the working tree has uncommitted changes), or (None, None) outside git."""
+    """(HEAD commit, whether the working tree has uncommitted changes), or (None, None) outside git.
+    The benchmarks' own outputs (``BENCH_OUTPUTS``) do not count: ``make bench`` rewrites them as it
+    goes, and a fresh clone would otherwise look modified from its second benchmark on."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=30, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                     *(f":!{path}" for path in BENCH_OUTPUTS)], cwd=ROOT,
                                     capture_output=True, text=True, timeout=60).stdout.strip())
         return commit, dirty
     except (OSError, subprocess.SubprocessError):
