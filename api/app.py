@@ -103,11 +103,11 @@ def get_hub(request: Request) -> Hub:
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 
-
 def _search_or_filters(params: ExportParams | GapMapParams) -> tuple[SearchQuery | None, SearchFilters]:
     """The search of a ``/export`` or ``/gapmap`` request (None without ``q``: the filtered index)
     and its filters. Raises ``pydantic.ValidationError`` for a query or filter out of range."""
     return (params.to_query() if params.q is not None else None), params.filters()
+
 
 def create_app(settings: Settings | None = None, *, api_token: str | None = None,
                protect_reads: bool | None = None) -> FastAPI:

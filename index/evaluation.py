@@ -94,7 +94,7 @@ def read_qrels(path: Path) -> list[ir_measures.Qrel]:
 
 def fit_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
     """``text`` cut to at most ``limit`` characters at the last whitespace before the limit (at the
-    limit itself when there is none), so a test collection's long queries (CISI has one of 1,000+
+    limit itself when there is none), so a test collection's long queries (CISI has 16 of over 1,000
     characters) are run on their opening instead of being refused by ``SearchQuery``."""
     if len(text) <= limit:
         return text
