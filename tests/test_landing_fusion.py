@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from bs4 import BeautifulSoup
 from fpdf import FPDF
 
@@ -136,15 +135,37 @@ def test_fusion_can_be_turned_off(tmp_path):
         ctx.close()
 
 
-@pytest.mark.parametrize("page_etag", [None, '"page-v1"'], ids=["no-validators", "etag"])
-def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_is(tmp_path, page_etag):
-    """With the page's own hash recorded, an unchanged page whose report hashes as indexed is
-    unchanged (no extraction, no re-index), and a replaced report is fused again. A page with an
-    ETag would answer 304 to a conditional GET, which says nothing about the report it links: a
-    fused landing page is therefore fetched whole each run, with or without validators."""
+def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_is(tmp_path):
+    """The page has no ETag or Last-Modified, so each run downloads it; with the page's own hash
+    recorded, an unchanged page whose report hashes as indexed is unchanged (no extraction, no
+    re-index), and a replaced report is fused again."""
     routes = _routes()
-    if page_etag:
-        routes["/evaluations/food"].headers["ETag"] = page_etag
+    with RoutedSite(routes) as site:
+        urls = [site.base_url + "/evaluations/food"]
+        first, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        second, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        routes["/files/food-evaluation.pdf"] = Route(200, _report_pdf("rooftop beekeeping circles"),
+                                                     {"Content-Type": "application/pdf"})
+        third, ctx = _ingest(tmp_path, urls, routes)
+    try:
+        assert (first.indexed, first.failed) == (1, 0)
+        assert (second.indexed, second.extracted, second.unchanged, second.failed) == (0, 0, 1, 0)
+        assert (third.indexed, third.failed) == (1, 0)
+        (doc_id,) = ctx.index.ids()
+        text = ctx.index.get(doc_id).text
+        assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
+    finally:
+        ctx.close()
+
+
+def test_a_report_replaced_behind_a_landing_page_that_answers_304_is_fused_again(tmp_path):
+    """The page carries an ETag and would answer 304 to a conditional GET, which says nothing about
+    the report it links: a fused landing page is fetched whole each run, unchanged page and report
+    cost no extraction, and a report replaced at the same URL is fused again."""
+    routes = _routes()
+    routes["/evaluations/food"].headers["ETag"] = '"page-v1"'
     with RoutedSite(routes) as site:
         urls = [site.base_url + "/evaluations/food"]
         first, ctx = _ingest(tmp_path, urls, routes)
@@ -160,8 +181,7 @@ def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_
         assert (third.indexed, third.failed) == (1, 0)
         page_requests = [headers for path, headers in site.hits if path == "/evaluations/food"]
         assert len(page_requests) == 3 and not any("if-none-match" in map(str.lower, h) for h in page_requests)
-        (doc_id,) = ctx.index.ids()
-        text = ctx.index.get(doc_id).text
+        text = ctx.index.get(ctx.index.ids()[0]).text
         assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
     finally:
         ctx.close()
