@@ -169,12 +169,9 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
             and registry.indexed_with_hash(record.content_hash, other_than=url) is not None))
     if known and record.state == "indexed" and ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id):
         known = False  # kept as metadata only (no text layer) and OCR is on now: read it again
-    # A fused landing page is fetched whole: a 304 for the page says nothing about its report,
-    # which may have been replaced behind an unchanged page (its own hash then spares the work).
-    conditional = known and record.page_hash is None
     try:
-        result = ctx.fetcher.get(url, etag=record.etag if conditional else None,
-                                 last_modified=record.last_modified if conditional else None,
+        result = ctx.fetcher.get(url, etag=record.etag if known else None,
+                                 last_modified=record.last_modified if known else None,
                                  allow_host=source.allows_host, allow_files=source.kind == "directory")
     except FetchError as exc:
         registry.mark(url, "failed", stage="fetch", reason=exc.reason)

@@ -158,30 +158,3 @@ def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_
         assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
     finally:
         ctx.close()
-
-
-def test_a_report_replaced_behind_a_landing_page_that_answers_304_is_fused_again(tmp_path):
-    """The page carries an ETag and would answer 304 to a conditional GET, which says nothing about
-    the report it links: a fused landing page is fetched whole each run, unchanged page and report
-    cost no extraction, and a report replaced at the same URL is fused again."""
-    routes = _routes()
-    routes["/evaluations/food"].headers["ETag"] = '"page-v1"'
-    with RoutedSite(routes) as site:
-        urls = [site.base_url + "/evaluations/food"]
-        first, ctx = _ingest(tmp_path, urls, routes)
-        ctx.close()
-        second, ctx = _ingest(tmp_path, urls, routes)
-        ctx.close()
-        routes["/files/food-evaluation.pdf"] = Route(200, _report_pdf("rooftop beekeeping circles"),
-                                                     {"Content-Type": "application/pdf"})
-        third, ctx = _ingest(tmp_path, urls, routes)
-    try:
-        assert (first.indexed, first.failed) == (1, 0)
-        assert (second.indexed, second.extracted, second.unchanged, second.failed) == (0, 0, 1, 0)
-        assert (third.indexed, third.failed) == (1, 0)
-        page_requests = [headers for path, headers in site.hits if path == "/evaluations/food"]
-        assert len(page_requests) == 3 and not any("if-none-match" in map(str.lower, h) for h in page_requests)
-        text = ctx.index.get(ctx.index.ids()[0]).text
-        assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
-    finally:
-        ctx.close()
