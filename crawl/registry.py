@@ -50,7 +50,8 @@ CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs(source, started_
 """
 
 # Columns added after the first release; added to older registry files on open.
-LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"), ("page_hash", "TEXT"))}
+LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"), ("page_hash", "TEXT"),
+                         ("report_url", "TEXT"), ("report_etag", "TEXT"), ("report_last_modified", "TEXT"))}
 
 STATES = ("pending", "indexed", "failed", "skipped", "duplicate")
 
@@ -83,6 +84,18 @@ class UrlRecord:
     reason: str | None
     attempts: int
     page_hash: str | None = None  # a fused landing page: its own bytes' hash (content_hash is its report's)
+    report: ReportValidators | None = None  # a fused landing page: its report's URL and validators
+
+
+@dataclass(frozen=True)
+class ReportValidators:
+    """The report (PDF) a fused landing page links, as last fetched: its URL and the HTTP validators
+    it answered with (``ETag``, ``Last-Modified``; RFC 9110 section 8.8), so that a page answering
+    304 Not Modified still lets a replaced report be seen by a conditional GET of its own."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,8 +170,11 @@ class Registry:
         with self._lock:
             row = self._db.execute(
                 "SELECT url, source, doc_id, state, etag, last_modified, content_hash, stage, reason, attempts, "
-                "page_hash FROM urls WHERE url=?", (url,)).fetchone()
-        return UrlRecord(*row) if row else None
+                "page_hash, report_url, report_etag, report_last_modified FROM urls WHERE url=?", (url,)).fetchone()
+        if not row:
+            return None
+        report = ReportValidators(*row[11:]) if row[11] else None
+        return UrlRecord(*row[:11], report=report)
 
     def mark_fetched(self, url: str, *, etag: str | None, last_modified: str | None) -> None:
         """Note a completed fetch and its validators (kept only once the document is indexed)."""
@@ -166,17 +182,20 @@ class Registry:
                     (utcnow().isoformat(), url))
 
     def mark_indexed(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
-                     published: date | None = None, page_hash: str | None = None) -> None:
+                     published: date | None = None, page_hash: str | None = None,
+                     report: ReportValidators | None = None) -> None:
         """The document at ``url`` is committed to the index with this content hash (``published``:
-        its publication date when known, kept for freshness figures; ``page_hash``: for a landing
-        page fused with its report, the page's own content hash, ``content_hash`` being the report's)."""
+        its publication date when known, kept for freshness figures; ``page_hash`` and ``report``:
+        for a landing page fused with its report, the page's own content hash, ``content_hash``
+        being the report's, and the report's URL and validators)."""
         now = utcnow().isoformat()
+        report_fields = (report.url, report.etag, report.last_modified) if report else (None, None, None)
         self._write(
             "UPDATE urls SET state='indexed', content_hash=?, etag=?, last_modified=?, stage=NULL, reason=NULL, "
             "last_indexed=?, first_indexed=COALESCE(first_indexed, ?), published=COALESCE(?, published), "
-            "page_hash=? WHERE url=?",
+            "page_hash=?, report_url=?, report_etag=?, report_last_modified=? WHERE url=?",
             (content_hash, etag, last_modified, now, now, published.isoformat() if published else None,
-             page_hash, url),
+             page_hash, *report_fields, url),
         )
 
     def mark_duplicate(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,

@@ -19,6 +19,7 @@ from core.models import (
 )
 from crawl.fetch import Fetched, FetchError
 from crawl.jsonl import JsonlRecord, extracted_from
+from crawl.registry import ReportValidators, UrlRecord
 from crawl.urls import canonical_target, file_name_of, host_of
 from extractors.base import ExtractionError
 from extractors.landing import fuse_landing_page
@@ -46,9 +47,14 @@ class Outcome:
     canonical: str | None = None
     reason: str | None = None
     retryable: bool = False  # a transient fetch failure (429, 5xx, transport): worth a task retry
-    report_url: str | None = None  # a landing page fused with the report it links (its content hash is the report's)
+    report: ReportValidators | None = None  # a landing page fused with the report it links (its content hash is the report's)
     page_hash: str | None = None  # such a landing page's own content hash (an unchanged page and report are skipped)
     replaced: str | None = None  # the URL of a report indexed on its own that this fused document replaced
+
+    @property
+    def report_url(self) -> str | None:
+        """The URL of the report fused into this landing page, or None."""
+        return self.report.url if self.report else None
 
 
 def _failed(url: str, doc_id: str, stage: str, reason: str, fetched: bool = False) -> Outcome:
@@ -169,10 +175,15 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
             and registry.indexed_with_hash(record.content_hash, other_than=url) is not None))
     if known and record.state == "indexed" and ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id):
         known = False  # kept as metadata only (no text layer) and OCR is on now: read it again
+    replaced_report = None  # a fused page's report fetched in full because it changed behind a 304 page
     try:
         result = ctx.fetcher.get(url, etag=record.etag if known else None,
                                  last_modified=record.last_modified if known else None,
                                  allow_host=source.allows_host, allow_files=source.kind == "directory")
+        if result.not_modified and known and record.report is not None and ctx.settings.extraction.fuse_landing_pages:
+            replaced_report = _changed_report(ctx, source, record)
+            if replaced_report is not None:  # the page is as it was, its report is not: read both again
+                result = ctx.fetcher.get(url, allow_host=source.allows_host, allow_files=source.kind == "directory")
     except FetchError as exc:
         registry.mark(url, "failed", stage="fetch", reason=exc.reason)
         failed = _failed(url, doc_id, "fetch", exc.reason)
@@ -205,15 +216,17 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         registry.mark(url, "failed", stage="extract", reason=str(exc))
         return _failed(url, doc_id, "extract", str(exc), fetched=True)
     if extracted.report_url and ctx.settings.extraction.fuse_landing_pages:
-        fused, report_url, report_hash = _fuse_report(ctx, source, extracted, known_hash=fused_hash)
-        if report_url and fused is None:  # page and report as indexed: nothing to do
+        known_report = record.report if fused_hash is not None else None
+        fused, report, report_hash = _fuse_report(ctx, source, extracted, known_hash=fused_hash,
+                                                  known_report=known_report, fetched=replaced_report)
+        if report and fused is None:  # page and report as indexed: nothing to do
             registry.mark_indexed(url, content_hash=report_hash, etag=result.etag,
-                                  last_modified=result.last_modified, page_hash=digest)
-            return Outcome(state="unchanged", **(common | dict(content_hash=report_hash, report_url=report_url,
+                                  last_modified=result.last_modified, page_hash=digest, report=report)
+            return Outcome(state="unchanged", **(common | dict(content_hash=report_hash, report=report,
                                                                  page_hash=digest)))
         extracted = fused
-        if report_url:  # the document's content is now the report's: a separate fetch of it is a duplicate
-            common.update(content_hash=report_hash, report_url=report_url, page_hash=digest)
+        if report:  # the document's content is now the report's: a separate fetch of it is a duplicate
+            common.update(content_hash=report_hash, report=report, page_hash=digest)
     minimum = ctx.settings.extraction.min_words
     if extracted.word_count < minimum and "metadata_only" not in extracted.quality.flags:
         reason = (f"only {extracted.word_count} words of text in this {extracted.mime} content "
@@ -223,24 +236,66 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     return Outcome(state="extracted", extracted=extracted, **common)
 
 
-def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument,
-                 known_hash: str | None = None) -> tuple[ExtractedDocument | None, str | None, str | None]:
-    """Fetch and extract the PDF a landing page links (``page.report_url``) and fuse the two
-    (:func:`extractors.landing.fuse_landing_page`). Returns (document, report URL, report content
-    hash); when the report's bytes hash to ``known_hash`` (the page and its report are indexed
-    as they are) nothing is extracted and (None, report URL, hash) comes back. When the report
-    cannot be had (refused, robots, fetch or extraction failure) the page stays a document of its
-    own, flagged ``landing_page_report_unavailable``, and (page, None, None) comes back."""
-    report_url = page.report_url
+def _report_refusal(ctx: HubContext, source: Source, report_url: str) -> str | None:
+    """Why the report a landing page links must not be fetched (None when it may be)."""
     reason = _refusal(ctx, source, report_url)
     if reason is None and ctx.settings.fetch.obey_robots:
         allowed, why = ctx.robots.can_fetch(report_url)
         reason = None if allowed else why
+    return reason
+
+
+def _changed_report(ctx: HubContext, source: Source, record: UrlRecord) -> Fetched | None:
+    """For an indexed fused landing page that answered 304: a conditional GET of its report with
+    the report's own validators. Returns the report's response when its bytes differ from the
+    indexed ones, else None (304, same bytes, or the report cannot be had now: the indexed document
+    stands and the next run asks again).
+
+    Raises:
+        nothing of its own; a FetchError of the report is not the page's failure.
+    """
+    report = record.report
+    if _report_refusal(ctx, source, report.url) is not None:
+        return None
+    try:
+        result = ctx.fetcher.get(report.url, etag=report.etag, last_modified=report.last_modified,
+                                 allow_host=source.allows_host)
+    except FetchError:
+        return None
+    if result.not_modified or content_hash(result.content) == record.content_hash:
+        return None
+    return result
+
+
+def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument, known_hash: str | None = None,
+                 known_report: ReportValidators | None = None, fetched: Fetched | None = None,
+                 ) -> tuple[ExtractedDocument | None, ReportValidators | None, str | None]:
+    """Fetch and extract the PDF a landing page links (``page.report_url``) and fuse the two
+    (:func:`extractors.landing.fuse_landing_page`). Returns (document, the report's URL and
+    validators, report content hash); when the report's bytes hash to ``known_hash``, or it
+    answers 304 to a conditional GET with ``known_report``'s validators (the page and its report
+    are indexed as they are), nothing is extracted and (None, report, hash) comes back.
+    ``fetched``: the report's response when the caller already has it. When the report cannot
+    be had (refused, robots, fetch or extraction failure) the page stays a document of its own,
+    flagged ``landing_page_report_unavailable``, and (page, None, None) comes back."""
+    report_url = page.report_url
+    reason = _report_refusal(ctx, source, report_url)
+    if known_report is not None and known_report.url != report_url:
+        known_report = None  # the page now links another report
     if reason is None:
         try:
-            result = ctx.fetcher.get(report_url, allow_host=source.allows_host)
-            if known_hash is not None and content_hash(result.content) == known_hash:
-                return None, report_url, known_hash
+            if fetched is not None and fetched.url == report_url:
+                result = fetched
+            else:
+                result = ctx.fetcher.get(report_url, etag=known_report.etag if known_report else None,
+                                         last_modified=known_report.last_modified if known_report else None,
+                                         allow_host=source.allows_host)
+            validators = ReportValidators(report_url, etag=result.etag, last_modified=result.last_modified)
+            if result.not_modified:  # a 304 need not repeat the validators: keep those it answered
+                validators = ReportValidators(report_url, etag=result.etag or known_report.etag,
+                                              last_modified=result.last_modified or known_report.last_modified)
+            if known_hash is not None and (result.not_modified or content_hash(result.content) == known_hash):
+                return None, validators, known_hash
             report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
                 result.content, url=report_url, content_type=result.content_type))
             if report.mime != "application/pdf":
@@ -250,7 +305,7 @@ def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument,
     if reason is not None:
         flags = [*page.quality.flags, "landing_page_report_unavailable"]
         return page.model_copy(update={"quality": page.quality.model_copy(update={"flags": flags})}), None, None
-    return fuse_landing_page(page, report), report_url, content_hash(result.content)
+    return fuse_landing_page(page, report), validators, content_hash(result.content)
 
 
 def build_document(source: Source, outcome: Outcome) -> IndexedDocument:
@@ -333,7 +388,7 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         return _failed(outcome.url, outcome.doc_id, "index", reason, fetched=True)
     ctx.registry.mark_indexed(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
                               last_modified=outcome.last_modified, published=doc.published_date,
-                              page_hash=outcome.page_hash)
+                              page_hash=outcome.page_hash, report=outcome.report)
     outcome.state = "indexed"
     outcome.extracted = None
     return outcome

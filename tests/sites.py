@@ -14,6 +14,15 @@ class Route:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    conditional: bool = False  # answer 304 (no body) when If-None-Match names this route's ETag header
+
+    def answer(self, request_headers) -> "Route":
+        """The response to send: this route, or a 304 when it is conditional and the request's
+        ``If-None-Match`` equals its ``ETag``."""
+        etag = self.headers.get("ETag")
+        if self.conditional and etag is not None and request_headers.get("If-None-Match") == etag:
+            return Route(304, b"", {"ETag": etag})
+        return self
 
 
 class RoutedSite:
@@ -30,7 +39,7 @@ class RoutedSite:
 
             def do_GET(self):
                 site.hits.append((self.path, dict(self.headers)))
-                route = site.routes.get(self.path, Route(404, b"not found"))
+                route = site.routes.get(self.path, Route(404, b"not found")).answer(self.headers)
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)

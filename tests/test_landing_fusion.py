@@ -158,3 +158,38 @@ def test_unchanged_landing_page_and_report_are_not_fused_again_but_a_new_report_
         assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
     finally:
         ctx.close()
+
+
+def test_a_report_replaced_behind_a_landing_page_answering_304_is_fused_again(tmp_path):
+    """Page and report both send an ETag and answer 304 to it. A second run asks for each with
+    its own validators (two 304s, no download, nothing re-indexed); once the report is replaced
+    while the page stays as it was, the third run sees it and indexes the new text."""
+    pdf_path = "/files/food-evaluation.pdf"
+    routes = _routes()
+    routes["/evaluations/food"] = Route(200, routes["/evaluations/food"].body,
+                                        {"Content-Type": "text/html; charset=utf-8", "ETag": '"page-1"'}, True)
+    routes[pdf_path] = Route(200, _report_pdf(), {"Content-Type": "application/pdf", "ETag": '"pdf-1"'}, True)
+    with RoutedSite(routes) as site:
+        urls = [site.base_url + "/evaluations/food"]
+        first, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        before = len(site.hits)
+        second, ctx = _ingest(tmp_path, urls, routes)
+        ctx.close()
+        second_hits = site.hits[before:]
+        routes[pdf_path] = Route(200, _report_pdf("rooftop beekeeping circles"),
+                                 {"Content-Type": "application/pdf", "ETag": '"pdf-2"'}, True)
+        third, ctx = _ingest(tmp_path, urls, routes)
+    try:
+        assert (first.indexed, first.failed) == (1, 0)
+        assert (second.indexed, second.extracted, second.unchanged, second.failed) == (0, 0, 1, 0)
+        asked = {path: headers.get("If-None-Match") for path, headers in second_hits if path != "/robots.txt"}
+        assert asked == {"/evaluations/food": '"page-1"', pdf_path: '"pdf-1"'}
+        assert (third.indexed, third.failed) == (1, 0)
+        (doc_id,) = ctx.index.ids()
+        text = ctx.index.get(doc_id).text
+        assert "rooftop beekeeping circles" in text and PDF_ONLY not in text
+        record = ctx.registry.get(urls[0])
+        assert record.report.url == site.base_url + pdf_path and record.report.etag == '"pdf-2"'
+    finally:
+        ctx.close()
