@@ -32,8 +32,8 @@ from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    decode_cursor, exact_title_first, facet_values, fuse, highlight, paginate, query_terms, retrieval_depth,
-    sort_by_date, title_key, to_fts5_query,
+    decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained, paginate, query_terms,
+    retrieval_depth, sort_by_date, title_key, to_fts5_query,
 )
 
 SCHEMA = """
@@ -387,7 +387,11 @@ class EmbeddedIndex:
                            zip(docs[:CANDIDATES].tolist(), scores[:CANDIDATES].tolist(), chunks[:CANDIDATES].tolist())]
                     bm25 = {d: (s, c) for d, s, c in top}
                     ranking = [(d, s) for d, s, _ in top]
-                semantic, sims = self._semantic(snap, query_vector, allowed)
+                within = allowed
+                if query.mode == "hybrid" and is_constrained(query.text):  # only documents the text matches
+                    within = np.zeros(len(snap.names), bool)
+                    within[docs[:CANDIDATES]] = True
+                semantic, sims = self._semantic(snap, query_vector, within)
                 ranked = fuse(query.mode, ranking, semantic, self.hybrid)
                 if query.mode == "hybrid":
                     ranked = exact_title_first(ranked, exact)

@@ -44,8 +44,9 @@ def document_key(url: str) -> str:
 def _rows(path: Path) -> list[list[str]]:
     if not path.is_file():
         raise JudgmentsError(f"{path} does not exist")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle, delimiter="\t") if row and any(cell.strip() for cell in row)]
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # TSV has no quoting: '"a phrase"' is a query
+        rows = [row for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if row and any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise JudgmentsError(f"{path}: expected a header row and at least one data row")
     return rows

@@ -50,8 +50,8 @@ from config.settings import HybridSettings
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    decode_cursor, exact_title_first, facet_values, fuse, highlight, merge_by_score, paginate, parse_query,
-    query_terms, retrieval_depth, sort_by_date, title_key,
+    decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained, merge_by_score, paginate,
+    parse_query, query_terms, retrieval_depth, sort_by_date, title_key,
 )
 
 TITLE_WEIGHT = 4.0
@@ -857,14 +857,18 @@ class OpenSearchIndex:
             out[_field(hit, "doc_id")] = (_field(hit, "page"), snippet)
         return out
 
-    def _semantic(self, vector: np.ndarray, filters: SearchFilters, exclude: str | None = None
-                  ) -> list[tuple[str, float, str, int]]:
+    def _semantic(self, vector: np.ndarray, filters: SearchFilters, exclude: str | None = None,
+                  within: list[str] | None = None) -> list[tuple[str, float, str, int]]:
         """The semantic candidates: ``[(doc_id, cosine, best chunk _id, its ordinal)]``, at most
-        :data:`CANDIDATES` documents (within the filters, without ``exclude``) by their nearest
-        chunk among the :data:`KNN_K` nearest chunks (HNSW, lucene efficient filtering), best
-        first, ties by id."""
+        :data:`CANDIDATES` documents (within the filters and, when given, the ids ``within``,
+        without ``exclude``) by their nearest chunk among the :data:`KNN_K` nearest chunks (HNSW,
+        lucene efficient filtering), best first, ties by id."""
+        if within is not None and not within:
+            return []
         knn: dict[str, Any] = {"vector": np.asarray(vector, np.float32).tolist(), "k": KNN_K}
         clauses = filter_clauses(filters)
+        if within is not None:
+            clauses = [*clauses, {"terms": {"doc_id": within}}]
         if clauses or exclude is not None:
             knn["filter"] = {"bool": {"filter": clauses,
                                       "must_not": [{"term": {"doc_id": exclude}}] if exclude is not None else []}}
@@ -923,7 +927,8 @@ class OpenSearchIndex:
             if query.mode == "hybrid":
                 ranking = self._bm25(query, CANDIDATES)[0]
                 bm25_ids = {d for d, _ in ranking}
-            semantic = self._semantic(query_vector, query.filters)
+            within = [d for d, _ in ranking] if query.mode == "hybrid" and is_constrained(query.text) else None
+            semantic = self._semantic(query_vector, query.filters, within=within)
             ranked = fuse(query.mode, ranking, [(d, s) for d, s, *_ in semantic], self.hybrid)
             if query.mode == "hybrid":
                 ranked = exact_title_first(ranked, exact)

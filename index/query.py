@@ -10,7 +10,9 @@ orders) are defined the same way for every backend:
   the result set;
 * ``hybrid``: the union of the BM25 candidates (the :data:`CANDIDATES` best BM25 documents), the
   semantic candidates and the exact-title documents, ranked by :func:`fuse` (reciprocal rank
-  fusion by default; the ``search.hybrid`` settings).
+  fusion by default; the ``search.hybrid`` settings). A query with an ``AND`` or ``NOT`` clause
+  (:func:`is_constrained`) takes its semantic candidates within the BM25 candidates only, so that
+  a document excluded by ``NOT`` or lacking an ``AND`` term is not brought back by its vector.
 
 ``sort="date"`` orders the whole result set: newest ``published_date`` first, documents without a
 date last, documents of the same date in relevance order. Pages (``offset``/``limit`` or
@@ -309,6 +311,16 @@ def parse_query(text: str) -> list[QueryTerm]:
         terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR"))
         pending = None
     return terms
+
+
+def is_constrained(text: str) -> bool:
+    """True when the query has a clause joined by ``AND`` or ``NOT`` (:func:`parse_query`): a
+    logical condition on what its results hold. Hybrid search then ranks only documents of the
+    BM25 result set, because a vector cannot honour a requirement or an exclusion: a document
+    holding a ``NOT`` word must not come back through its similarity alone. A quoted phrase is not
+    a condition here: it ranks exact matches first in BM25 while the semantic side still finds
+    paraphrases ("children missing from education" for ``"children missing education"``)."""
+    return any(term.operator in ("AND", "NOT") for term in parse_query(text))
 
 
 def to_fts5_query(text: str) -> str | None:

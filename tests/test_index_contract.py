@@ -385,6 +385,19 @@ def test_small_semantic_and_hybrid_result_sets_and_facets(small, small_embed):
     assert _facets(filtered) == {"evidence_type": [("E1", 3), ("E2", 1)]}
 
 
+def test_small_hybrid_honours_not_and_and(small, small_embed):
+    """A vector cannot honour NOT or AND: hybrid ranks only the documents the text matches then
+    (before, the semantic side brought back s2 and s7, which say "police", for NOT police)."""
+    without = {h.id for h in _search(small, small_embed, "partnership NOT police", "bm25", limit=50).hits}
+    assert without == {"s1", "s4", "s5"}
+    hybrid = _search(small, small_embed, "partnership NOT police", "hybrid", limit=50)
+    assert {h.id for h in hybrid.hits} == without and hybrid.total == 3
+    both = _search(small, small_embed, "partnership AND budgets", "hybrid", limit=50)
+    assert {h.id for h in both.hits} == {"s4", "s5"}
+    plain = _search(small, small_embed, "partnership", "hybrid", limit=50)
+    assert plain.total == 8  # without AND / NOT the semantic candidates still join
+
+
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_small_evidence_type_and_source_filters(small, small_embed, mode):
     hits = _search(small, small_embed, "partnership", mode, limit=20, evidence_type="E2").hits

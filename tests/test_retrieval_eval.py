@@ -54,6 +54,15 @@ def test_bad_judgment_files_are_clear_errors(tmp_path):
         read_queries(tmp_path / "none.tsv")
 
 
+def test_a_quoted_phrase_query_keeps_its_quotes(tmp_path):
+    """TSV has no quoting: the shared dev queries D04 and D08 are quoted phrases, and a csv reader
+    with its default quote character used to strip the quotes, running them as plain words."""
+    path = tmp_path / "queries.tsv"
+    path.write_text('query_id\tquery\nD04\t"Local Safeguarding Children Board"\nD05\tsay "hi" twice\n',
+                    encoding="utf-8")
+    assert read_queries(path) == {"D04": '"Local Safeguarding Children Board"', "D05": 'say "hi" twice'}
+
+
 @pytest.fixture()
 def hub(tmp_path, embedder, monkeypatch):
     home = tmp_path / "hub"
