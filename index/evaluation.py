@@ -78,7 +78,8 @@ def read_queries(path: Path) -> dict[str, str]:
 
 
 def read_qrels(path: Path) -> list[ir_measures.Qrel]:
-    """Judgments from a TSV with a header: query id, document key (file name or record id), grade.
+    """Judgments from a TSV with a header: query id, document (a file name or path, or a record
+    id, kept as written: :func:`score_run` matches it to the run's keys), grade.
 
     Raises JudgmentsError on a missing file, fewer than 3 columns or a grade that is not an integer."""
     qrels = []
@@ -89,7 +90,7 @@ def read_qrels(path: Path) -> list[ir_measures.Qrel]:
             grade = int(row[2])
         except ValueError:
             raise JudgmentsError(f"{path} line {number}: grade {row[2]!r} is not an integer") from None
-        qrels.append(ir_measures.Qrel(row[0].strip(), document_key(row[1].strip()), grade))
+        qrels.append(ir_measures.Qrel(row[0].strip(), row[1].strip(), grade))
     return qrels
 
 
@@ -129,7 +130,11 @@ def score_run(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -
     """``{"ndcg@10", "recall@100", "queries", "per_query": {id: {"ndcg@10", "recall@100"}}}`` over
     the queries that have at least one relevant judgment."""
     judged = {q.query_id for q in qrels if q.relevance > 0}
-    qrels = [q for q in qrels if q.query_id in judged]
+    # a judged document is the run's key written the same way (a record id, even one holding "/"),
+    # else the file name at the end of its path ("docs/a.pdf" judges the document keyed "a.pdf")
+    found = {r.doc_id for r in run}
+    qrels = [q._replace(doc_id=q.doc_id if q.doc_id in found else document_key(q.doc_id))
+             for q in qrels if q.query_id in judged]
     run = [r for r in run if r.query_id in judged]
     per_query: dict[str, dict[str, float]] = {q: {name: 0.0 for name in MEASURES} for q in sorted(judged)}
     names = {measure: name for name, measure in MEASURES.items()}

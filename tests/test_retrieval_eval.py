@@ -45,6 +45,19 @@ def test_document_keys_are_file_names_or_record_ids():
     assert document_key("docs/family-hubs.pdf") == "family-hubs.pdf"
 
 
+def test_record_ids_with_a_slash_match_their_judgments_and_paths_their_file_names(tmp_path):
+    """A jsonl record id may hold "/" (e.g. "PMC/123"); its judgment used to be cut to "123" like a
+    path and never matched. A path in the qrels ("docs/a.pdf") still judges the file "a.pdf"."""
+    path = tmp_path / "qrels.tsv"
+    path.write_text("query-id\tcorpus-id\tscore\nq1\tPMC/123\t1\nq1\tdocs/a.pdf\t1\nq2\tPMC/9\t1\n",
+                    encoding="utf-8")
+    run = [ir_measures.ScoredDoc("q1", "PMC/123", 3.0), ir_measures.ScoredDoc("q1", "a.pdf", 2.0),
+           ir_measures.ScoredDoc("q2", "PMC/8", 1.0)]
+    report = score_run(read_qrels(path), run)
+    assert report["per_query"]["q1"] == {"ndcg@10": 1.0, "recall@100": 1.0}
+    assert report["per_query"]["q2"] == {"ndcg@10": 0.0, "recall@100": 0.0}
+
+
 def test_bad_judgment_files_are_clear_errors(tmp_path):
     bad = tmp_path / "qrels.tsv"
     bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\thigh\n", encoding="utf-8")
