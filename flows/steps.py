@@ -291,15 +291,18 @@ def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument, known
                                          last_modified=known_report.last_modified if known_report else None,
                                          allow_host=source.allows_host)
             validators = ReportValidators(report_url, etag=result.etag, last_modified=result.last_modified)
-            if result.not_modified:  # a 304 need not repeat the validators: keep those it answered
-                validators = ReportValidators(report_url, etag=result.etag or known_report.etag,
-                                              last_modified=result.last_modified or known_report.last_modified)
-            if known_hash is not None and (result.not_modified or content_hash(result.content) == known_hash):
+            if result.not_modified and (known_report is None or known_hash is None):
+                reason = "the linked report answered 304 Not Modified to a request that was not conditional"
+            elif result.not_modified:  # a 304 need not repeat the validators: keep those it answered
+                return None, ReportValidators(report_url, etag=result.etag or known_report.etag,
+                                              last_modified=result.last_modified or known_report.last_modified), known_hash
+            elif known_hash is not None and content_hash(result.content) == known_hash:
                 return None, validators, known_hash
-            report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
-                result.content, url=report_url, content_type=result.content_type))
-            if report.mime != "application/pdf":
-                reason = f"the linked report is {report.mime}, not a PDF"
+            else:
+                report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
+                    result.content, url=report_url, content_type=result.content_type))
+                if report.mime != "application/pdf":
+                    reason = f"the linked report is {report.mime}, not a PDF"
         except (FetchError, ExtractionError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
     if reason is not None:

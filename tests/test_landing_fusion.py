@@ -124,6 +124,21 @@ def test_unreachable_report_leaves_the_page_a_flagged_document(tmp_path):
         ctx.close()
 
 
+def test_a_report_answering_304_unasked_leaves_the_page_a_flagged_document(tmp_path):
+    """A server that answers 304 Not Modified to a request without validators gives no report to
+    fuse: the page is indexed on its own and flagged (before, the empty body was handed on)."""
+    routes = _routes()
+    routes["/files/food-evaluation.pdf"] = Route(304, b"", {"ETag": '"pdf-1"'})
+    with RoutedSite(routes) as site:
+        summary, ctx = _ingest(tmp_path, [site.base_url + "/evaluations/food"], routes)
+    try:
+        assert (summary.indexed, summary.failed) == (1, 0)
+        doc = ctx.index.get(ctx.index.ids()[0])
+        assert "landing_page_report_unavailable" in doc.quality.flags and PDF_ONLY not in doc.text
+    finally:
+        ctx.close()
+
+
 def test_fusion_can_be_turned_off(tmp_path):
     routes = _routes()
     with RoutedSite(routes) as site:
