@@ -14,6 +14,7 @@ any judged relevant document are left out of the averages, as trec_eval does.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -41,12 +42,25 @@ def document_key(url: str) -> str:
     return fragment or file_key(url)
 
 
-def _rows(path: Path) -> list[list[str]]:
+MAX_GRADE = 2**31 - 1  # pytrec_eval keeps relevance grades in a C int
+
+
+def _text(path: Path) -> str:
+    """The file's text (UTF-8, a byte-order mark dropped); JudgmentsError when missing or not UTF-8."""
     if not path.is_file():
         raise JudgmentsError(f"{path} does not exist")
-    with path.open(newline="", encoding="utf-8-sig") as handle:  # TSV has no quoting: '"a phrase"' is a query
-        rows = [row for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JudgmentsError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
+
+
+def _rows(path: Path) -> list[list[str]]:
+    try:  # TSV has no quoting: '"a phrase"' is a query
+        rows = [row for row in csv.reader(io.StringIO(_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
                 if row and any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # e.g. a field over csv's size limit (131,072 characters)
+        raise JudgmentsError(f"{path}: not a readable TSV ({exc})") from None
     if len(rows) < 2:
         raise JudgmentsError(f"{path}: expected a header row and at least one data row")
     return rows
@@ -58,9 +72,7 @@ def read_queries(path: Path) -> dict[str, str]:
     Raises JudgmentsError on a missing file, a wrong shape or an empty query."""
     queries: dict[str, str] = {}
     if path.suffix == ".jsonl":
-        if not path.is_file():
-            raise JudgmentsError(f"{path} does not exist")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(_text(path).splitlines(), start=1):
             if line.strip():
                 try:
                     record = json.loads(line)
@@ -90,6 +102,8 @@ def read_qrels(path: Path) -> list[ir_measures.Qrel]:
             grade = int(row[2])
         except ValueError:
             raise JudgmentsError(f"{path} line {number}: grade {row[2]!r} is not an integer") from None
+        if abs(grade) > MAX_GRADE:
+            raise JudgmentsError(f"{path} line {number}: grade {grade} is out of range (at most {MAX_GRADE})")
         qrels.append(ir_measures.Qrel(row[0].strip(), row[1].strip(), grade))
     return qrels
 
@@ -117,7 +131,7 @@ def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str
         try:
             hits = index.search(SearchQuery(text=text, mode=mode, limit=depth), vector).hits
         except ValueError:
-            hits = []  # a query the parser leaves empty (only operators/punctuation) finds nothing
+            hits = []  # a query the index refuses scores as finding nothing
         for rank, hit in enumerate(hits):
             key = keys.get(hit.id)
             if key is None:

@@ -65,6 +65,22 @@ def test_bad_judgment_files_are_clear_errors(tmp_path):
         read_qrels(bad)
     with pytest.raises(JudgmentsError, match="does not exist"):
         read_queries(tmp_path / "none.tsv")
+    # each of these used to end `eval search` with a traceback
+    latin1 = tmp_path / "latin1.tsv"
+    latin1.write_bytes(b"query_id\tquery\nA\tcaf\xe9\n")
+    with pytest.raises(JudgmentsError, match="is not UTF-8 text .*save it as UTF-8"):
+        read_queries(latin1)
+    utf16 = tmp_path / "q.jsonl"
+    utf16.write_text('{"_id": "1", "text": "x"}\n', encoding="utf-16")
+    with pytest.raises(JudgmentsError, match="is not UTF-8 text"):
+        read_queries(utf16)
+    huge = tmp_path / "huge.tsv"
+    huge.write_text("query_id\tquery\nA\t" + "x" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="not a readable TSV"):
+        read_queries(huge)
+    bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\t99999999999999999999\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="line 2: grade 99999999999999999999 is out of range"):
+        read_qrels(bad)
 
 
 def test_a_quoted_phrase_query_keeps_its_quotes(tmp_path):
