@@ -315,11 +315,13 @@ def parse_query(text: str) -> list[QueryTerm]:
 
 def is_constrained(text: str) -> bool:
     """True when the query has a clause joined by ``AND`` or ``NOT`` (:func:`parse_query`): a
-    logical condition on what its results hold. Hybrid search then ranks only documents of the
-    BM25 result set, because a vector cannot honour a requirement or an exclusion: a document
-    holding a ``NOT`` word must not come back through its similarity alone. A quoted phrase is not
-    a condition here: it ranks exact matches first in BM25 while the semantic side still finds
-    paraphrases ("children missing from education" for ``"children missing education"``)."""
+    logical condition on what its results hold. Hybrid search then ranks only the BM25 candidates,
+    because a vector cannot honour a requirement or an exclusion: a document the text query does
+    not match must not come back through its similarity alone. (The text query matches chunks, so
+    ``NOT`` excludes per chunk, as in bm25 mode: a document with one chunk free of the word can
+    still match.) A quoted phrase is not a condition here: it ranks exact matches first in BM25
+    while the semantic side still finds paraphrases (say "children missing from education" for
+    ``"children missing education"``)."""
     return any(term.operator in ("AND", "NOT") for term in parse_query(text))
 
 
