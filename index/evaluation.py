@@ -69,21 +69,32 @@ def _rows(path: Path) -> list[list[str]]:
 def read_queries(path: Path) -> dict[str, str]:
     """Query id -> text from a TSV (``query_id``, ``query``) or a JSON-lines file (``_id``, ``text``).
 
-    Raises JudgmentsError on a missing file, a wrong shape or an empty query."""
+    Raises JudgmentsError on a missing file, a wrong shape, an empty query or query id, or a
+    query id given twice (which of the two texts was meant cannot be known)."""
     queries: dict[str, str] = {}
+    lines: dict[str, int] = {}
+
+    def add(number: int, query_id: str, text: str) -> None:
+        if not query_id:
+            raise JudgmentsError(f"{path} line {number}: the query id is empty")
+        if query_id in lines:
+            raise JudgmentsError(f"{path} line {number}: query id {query_id!r} was already given on line {lines[query_id]}")
+        queries[query_id], lines[query_id] = text, number
+
     if path.suffix == ".jsonl":
         for number, line in enumerate(_text(path).splitlines(), start=1):
             if line.strip():
                 try:
                     record = json.loads(line)
-                    queries[str(record["_id"])] = str(record["text"])
+                    query_id, text = str(record["_id"]).strip(), str(record["text"])
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
                     raise JudgmentsError(f"{path} line {number}: expected {{\"_id\", \"text\"}} ({exc})") from None
+                add(number, query_id, text)
     else:
         for number, row in enumerate(_rows(path)[1:], start=2):
             if len(row) < 2 or not row[1].strip():
                 raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>query")
-            queries[row[0].strip()] = row[1].strip()
+            add(number, row[0].strip(), row[1].strip())
     if not queries:
         raise JudgmentsError(f"{path}: no queries")
     return queries
@@ -93,18 +104,25 @@ def read_qrels(path: Path) -> list[ir_measures.Qrel]:
     """Judgments from a TSV with a header: query id, document (a file name or path, or a record
     id, kept as written: :func:`score_run` matches it to the run's keys), grade.
 
-    Raises JudgmentsError on a missing file, fewer than 3 columns or a grade that is not an integer."""
+    Raises JudgmentsError on a missing file, fewer than 3 columns, an empty query id or document,
+    a grade that is not an integer (or beyond a C int), or a (query, document) pair judged twice."""
     qrels = []
+    lines: dict[tuple[str, str], int] = {}
     for number, row in enumerate(_rows(path)[1:], start=2):
-        if len(row) < 3:
+        if len(row) < 3 or not row[0].strip() or not row[1].strip():
             raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>document<TAB>grade")
+        pair = (row[0].strip(), row[1].strip())
+        if pair in lines:
+            raise JudgmentsError(f"{path} line {number}: query {pair[0]!r} already judges {pair[1]!r} on line "
+                                 f"{lines[pair]}")
+        lines[pair] = number
         try:
             grade = int(row[2])
         except ValueError:
             raise JudgmentsError(f"{path} line {number}: grade {row[2]!r} is not an integer") from None
         if abs(grade) > MAX_GRADE:
             raise JudgmentsError(f"{path} line {number}: grade {grade} is out of range (at most {MAX_GRADE})")
-        qrels.append(ir_measures.Qrel(row[0].strip(), row[1].strip(), grade))
+        qrels.append(ir_measures.Qrel(*pair, grade))
     return qrels
 
 

@@ -78,6 +78,21 @@ def test_bad_judgment_files_are_clear_errors(tmp_path):
     huge.write_text("query_id\tquery\nA\t" + "x" * 200_000 + "\n", encoding="utf-8")
     with pytest.raises(JudgmentsError, match="not a readable TSV"):
         read_queries(huge)
+    # a repeated query id or judgment used to be taken silently, the last one winning
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("query_id\tquery\nA\tfirst\nB\tother\nA\tsecond\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="line 4: query id 'A' was already given on line 2"):
+        read_queries(twice)
+    twice_jsonl = tmp_path / "twice.jsonl"
+    twice_jsonl.write_text('{"_id": "1", "text": "x"}\n{"_id": 1, "text": "y"}\n', encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="line 2: query id '1' was already given on line 1"):
+        read_queries(twice_jsonl)
+    bad.write_text("query_id\tfile\tgrade\nq1\tdocs/a.pdf\t2\nq1\tdocs/a.pdf\t0\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="line 3: query 'q1' already judges 'docs/a.pdf' on line 2"):
+        read_qrels(bad)
+    bad.write_text("query_id\tfile\tgrade\n\ta.pdf\t1\n", encoding="utf-8")
+    with pytest.raises(JudgmentsError, match="line 2: expected query_id<TAB>document<TAB>grade"):
+        read_qrels(bad)
     bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\t99999999999999999999\n", encoding="utf-8")
     with pytest.raises(JudgmentsError, match="line 2: grade 99999999999999999999 is out of range"):
         read_qrels(bad)
