@@ -58,44 +58,40 @@ def test_record_ids_with_a_slash_match_their_judgments_and_paths_their_file_name
     assert report["per_query"]["q2"] == {"ndcg@10": 0.0, "recall@100": 0.0}
 
 
-def test_bad_judgment_files_are_clear_errors(tmp_path):
-    bad = tmp_path / "qrels.tsv"
-    bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\thigh\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="grade 'high' is not an integer"):
-        read_qrels(bad)
+QRELS_HEAD = "query_id\tfile\tgrade\n"
+QUERIES_HEAD = "query_id\tquery\n"
+
+# (file name, its bytes, the reader, the error expected). The not-UTF-8, over-long-field and huge-grade
+# files used to end `eval search` with a traceback; repeated ids and judgments were taken silently,
+# the last one winning.
+BAD_FILES = [
+    ("qrels.tsv", (QRELS_HEAD + "q1\ta.pdf\thigh\n").encode(), read_qrels, "grade 'high' is not an integer"),
+    ("latin1.tsv", QUERIES_HEAD.encode() + b"A\tcaf\xe9\n", read_queries, "is not UTF-8 text .*save it as UTF-8"),
+    ("q.jsonl", '{"_id": "1", "text": "x"}\n'.encode("utf-16"), read_queries, "is not UTF-8 text"),
+    ("huge.tsv", (QUERIES_HEAD + "A\t" + "x" * 200_000 + "\n").encode(), read_queries, "not a readable TSV"),
+    ("twice.tsv", (QUERIES_HEAD + "A\tfirst\nB\tother\nA\tsecond\n").encode(), read_queries,
+     "line 4: query id 'A' was already given on line 2"),
+    ("twice.jsonl", b'{"_id": "1", "text": "x"}\n{"_id": 1, "text": "y"}\n', read_queries,
+     "line 2: query id '1' was already given on line 1"),
+    ("twice-qrels.tsv", (QRELS_HEAD + "q1\tdocs/a.pdf\t2\nq1\tdocs/a.pdf\t0\n").encode(), read_qrels,
+     "line 3: query 'q1' already judges 'docs/a.pdf' on line 2"),
+    ("no-id.tsv", (QRELS_HEAD + "\ta.pdf\t1\n").encode(), read_qrels, "line 2: expected query_id<TAB>document<TAB>grade"),
+    ("big-grade.tsv", (QRELS_HEAD + "q1\ta.pdf\t99999999999999999999\n").encode(), read_qrels,
+     "line 2: grade 99999999999999999999 is out of range"),
+]
+
+
+@pytest.mark.parametrize("name, content, reader, match", BAD_FILES, ids=[row[0] for row in BAD_FILES])
+def test_bad_judgment_files_are_clear_errors(tmp_path, name, content, reader, match):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(JudgmentsError, match=match):
+        reader(path)
+
+
+def test_a_missing_judgments_file_is_a_clear_error(tmp_path):
     with pytest.raises(JudgmentsError, match="does not exist"):
         read_queries(tmp_path / "none.tsv")
-    # each of these used to end `eval search` with a traceback
-    latin1 = tmp_path / "latin1.tsv"
-    latin1.write_bytes(b"query_id\tquery\nA\tcaf\xe9\n")
-    with pytest.raises(JudgmentsError, match="is not UTF-8 text .*save it as UTF-8"):
-        read_queries(latin1)
-    utf16 = tmp_path / "q.jsonl"
-    utf16.write_text('{"_id": "1", "text": "x"}\n', encoding="utf-16")
-    with pytest.raises(JudgmentsError, match="is not UTF-8 text"):
-        read_queries(utf16)
-    huge = tmp_path / "huge.tsv"
-    huge.write_text("query_id\tquery\nA\t" + "x" * 200_000 + "\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="not a readable TSV"):
-        read_queries(huge)
-    # a repeated query id or judgment used to be taken silently, the last one winning
-    twice = tmp_path / "twice.tsv"
-    twice.write_text("query_id\tquery\nA\tfirst\nB\tother\nA\tsecond\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="line 4: query id 'A' was already given on line 2"):
-        read_queries(twice)
-    twice_jsonl = tmp_path / "twice.jsonl"
-    twice_jsonl.write_text('{"_id": "1", "text": "x"}\n{"_id": 1, "text": "y"}\n', encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="line 2: query id '1' was already given on line 1"):
-        read_queries(twice_jsonl)
-    bad.write_text("query_id\tfile\tgrade\nq1\tdocs/a.pdf\t2\nq1\tdocs/a.pdf\t0\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="line 3: query 'q1' already judges 'docs/a.pdf' on line 2"):
-        read_qrels(bad)
-    bad.write_text("query_id\tfile\tgrade\n\ta.pdf\t1\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="line 2: expected query_id<TAB>document<TAB>grade"):
-        read_qrels(bad)
-    bad.write_text("query_id\tfile\tgrade\nq1\ta.pdf\t99999999999999999999\n", encoding="utf-8")
-    with pytest.raises(JudgmentsError, match="line 2: grade 99999999999999999999 is out of range"):
-        read_qrels(bad)
 
 
 def test_a_quoted_phrase_query_keeps_its_quotes(tmp_path):
