@@ -249,11 +249,8 @@ def _changed_report(ctx: HubContext, source: Source, record: UrlRecord) -> Fetch
     """For an indexed fused landing page that answered 304: a conditional GET of its report with
     the report's own validators. Returns the report's response when its bytes differ from the
     indexed ones, else None (304, same bytes, or the report cannot be had now: the indexed document
-    stands and the next run asks again).
-
-    Raises:
-        nothing of its own; a FetchError of the report is not the page's failure.
-    """
+    stands and the next run asks again). A FetchError of the report is not the page's failure:
+    it is swallowed here, never raised."""
     report = record.report
     if _report_refusal(ctx, source, report.url) is not None:
         return None
