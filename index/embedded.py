@@ -31,9 +31,9 @@ from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained, paginate, query_terms,
-    retrieval_depth, sort_by_date, title_key, to_fts5_query,
+    CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
+    clause_groups, decode_cursor, exact_title_first, facet_values, fts5_clause, fuse, highlight, is_constrained,
+    matching_documents, paginate, query_terms, retrieval_depth, scoring_fts5_query, sort_by_date, title_key,
 )
 
 SCHEMA = """
@@ -272,9 +272,14 @@ class EmbeddedIndex:
         chunk -> document map, so no chunk row is read and no snippet is built here (only the
         page's hits get one, :meth:`_snippets`). Raises ValueError for an unparseable query."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
-        fts = to_fts5_query(query.text)
+        fts = scoring_fts5_query(query.text)
         if fts is None:
             return empty
+        if is_constrained(query.text):  # AND / NOT hold per document, not per chunk
+            matched = matching_documents(clause_groups(query.text), lambda term: self._documents_with(snap, term))
+            within = np.zeros(len(snap.names), bool)
+            within[[snap.doc_pos[d] for d in matched]] = True
+            allowed = within if allowed is None else allowed & within
         try:
             rows = self._db.execute(f"SELECT rowid, bm25(chunks_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM chunks_fts "
                                     "WHERE chunks_fts MATCH ?", (fts,)).fetchall()
@@ -299,10 +304,21 @@ class EmbeddedIndex:
         order = np.lexsort((docs, -scores, later))  # positions follow ids: ties go by id
         return docs[order], scores[order], chunk_ids[order]
 
+    def _documents_with(self, snap: "_Snapshot", term: QueryTerm) -> set[str]:
+        """Ids of the documents with a chunk (or title) matching one clause. Raises ValueError
+        when SQLite cannot parse it."""
+        try:
+            rows = self._db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                    (fts5_clause(term),)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise ValueError(f"cannot parse query clause {' '.join(term.words)!r}: {exc}") from None
+        docs = snap.docs_of_chunks(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+        return {snap.names[d] for d in docs[docs >= 0].tolist()}
+
     def _snippets(self, text: str, chunk_ids: list[int]) -> dict[int, tuple[int | None, str]]:
         """``chunk id -> (page, FTS5 <mark> snippet)`` for the query ``text``, for the chunks of
         one page of hits."""
-        fts = to_fts5_query(text)
+        fts = scoring_fts5_query(text)
         if fts is None or not chunk_ids:
             return {}
         sql = ("SELECT c.page, snippet(chunks_fts, 1, '<mark>', '</mark>', ' … ', 32) FROM chunks_fts "

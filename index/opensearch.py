@@ -50,8 +50,9 @@ from config.settings import HybridSettings
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained, merge_by_score, paginate,
-    parse_query, query_terms, retrieval_depth, sort_by_date, title_key,
+    clause_groups, decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained,
+    matching_documents, merge_by_score, paginate, parse_query, query_terms, retrieval_depth, scoring_terms,
+    sort_by_date, title_key,
 )
 
 TITLE_WEIGHT = 4.0
@@ -59,6 +60,8 @@ BODY_WEIGHT = 1.0
 KNN_K = 2000              # chunks the kNN clause returns before collapsing to documents
 SNIPPET_CHARS = 200       # highlight fragment size (characters)
 PAGE_SIZE = 1000          # documents/chunks per page when listing with search_after
+MAX_TERMS = 65_536        # values per terms query (OpenSearch's default index.max_terms_count)
+CLAUSE_PAGE = 10_000      # documents per composite-aggregation page when listing a clause's documents
 RETRY_STATUSES = frozenset({429, 503})
 
 _EXACT_TITLE_LIMIT = 1000
@@ -302,28 +305,25 @@ def _clause(term: QueryTerm) -> dict:
 
 
 def text_query(text: str) -> dict | None:
-    """The bool query for the user query language of :func:`index.query.parse_query`, with the
-    precedence of SQLite FTS5 (the embedded backend): NOT binds tighter than AND, AND tighter than
-    OR; ``a OR b AND c NOT d`` = ``a OR (b AND c AND NOT d)``. None when no clause is left."""
-    groups: list[tuple[list[dict], list[dict]]] = []
-    for term in parse_query(text):
-        if term.operator == "OR" or not groups:
-            groups.append(([_clause(term)], []))
-        elif term.operator == "AND":
-            groups[-1][0].append(_clause(term))
-        else:  # NOT
-            groups[-1][1].append(_clause(term))
-    if not groups:
+    """The scoring query of the user query language (:func:`index.query.scoring_terms`): every
+    clause but the ``NOT`` ones, ORed, so a document's best chunk may hold any of them. ``AND`` and
+    ``NOT`` hold per document, not per chunk: :meth:`OpenSearchIndex._text_match` adds the ids of
+    the documents that satisfy them as a filter. None when no clause is left."""
+    clauses = [_clause(term) for term in scoring_terms(text)]
+    if not clauses:
         return None
-    rendered = []
-    for must, must_not in groups:
-        if len(must) == 1 and not must_not:
-            rendered.append(must[0])
-        else:
-            rendered.append({"bool": {"must": must, **({"must_not": must_not} if must_not else {})}})
-    if len(rendered) == 1:
-        return rendered[0]
-    return {"bool": {"should": rendered, "minimum_should_match": 1}}
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def ids_filter(field: str, ids: list[str]) -> dict:
+    """A filter on ``field`` being one of ``ids``, split into ``terms`` queries of at most
+    :data:`MAX_TERMS` values (the default ``index.max_terms_count``); no ids match nothing."""
+    if len(ids) <= MAX_TERMS:
+        return {"terms": {field: ids}}
+    return {"bool": {"minimum_should_match": 1, "should": [
+        {"terms": {field: ids[i:i + MAX_TERMS]}} for i in range(0, len(ids), MAX_TERMS)]}}
 
 
 def filter_clauses(filters: SearchFilters) -> list[dict]:
@@ -781,7 +781,39 @@ class OpenSearchIndex:
         except RequestError as exc:
             raise ValueError(f"the search was refused: {exc.error}: {exc.info}") from None
 
-    def _bm25(self, query: SearchQuery, depth: int, *, within: list[str] | None = None, count: bool = False,
+    def _text_match(self, query: SearchQuery) -> dict | None:
+        """The chunk query that a query's text matches: :func:`text_query` (the scoring clauses)
+        and, for a query with ``AND`` / ``NOT`` (:func:`index.query.is_constrained`), a filter on
+        the ids of the documents satisfying them as whole documents
+        (:func:`index.query.matching_documents`, each clause's documents listed by
+        :meth:`_documents_with`). None when no clause is left. Raises ValueError for a query the
+        cluster refuses."""
+        scoring = text_query(query.text)
+        if scoring is None or not is_constrained(query.text):
+            return scoring
+        matched = matching_documents(clause_groups(query.text), lambda term: self._documents_with(term, query.filters))
+        return {"bool": {"must": [scoring], "filter": [ids_filter("doc_id", sorted(matched))]}}
+
+    def _documents_with(self, term: QueryTerm, filters: SearchFilters) -> set[str]:
+        """Ids of the documents (within ``filters``) with a chunk matching one clause: a
+        ``composite`` aggregation on ``doc_id``, paged :data:`CLAUSE_PAGE` buckets at a time."""
+        body: dict[str, Any] = {"size": 0, "track_total_hits": False, "query": {"bool": {
+            "must": [_clause(term)], "filter": filter_clauses(filters)}}}
+        found: set[str] = set()
+        after = None
+        while True:
+            composite: dict[str, Any] = {"size": CLAUSE_PAGE, "sources": [{"doc_id": {"terms": {"field": "doc_id"}}}]}
+            if after is not None:
+                composite["after"] = after
+            body["aggs"] = {"_docs": {"composite": composite}}
+            agg = self._search(self.chunks_alias, body)["aggregations"]["_docs"]
+            found.update(bucket["key"]["doc_id"] for bucket in agg["buckets"])
+            after = agg.get("after_key")
+            if not agg["buckets"] or after is None:
+                return found
+
+    def _bm25(self, query: SearchQuery, matched: dict | None, depth: int, *, within: list[str] | None = None,
+              count: bool = False,
               exact: set[str] = frozenset(), facets: list[str] = (), by_date: bool = False
               ) -> tuple[list[tuple[str, float]], int, dict, dict[str, date | None]]:
         """The BM25 document ranking: ``[(doc_id, score)]`` of the best chunk per document (collapse
@@ -792,8 +824,8 @@ class OpenSearchIndex:
         (documents matching the text, plus ``exact`` ones; a ``cardinality`` aggregation, exact
         up to 40,000 documents) and the facet aggregations of ``facets`` over that set (terms on
         the chunks' copies of the document fields, each bucket counting distinct documents).
-        No highlighting here: only the page's hits get snippets (:meth:`_snippets`)."""
-        matched = text_query(query.text)
+        ``matched`` is :meth:`_text_match` of the query (computed once per search). No highlighting
+        here: only the page's hits get snippets (:meth:`_snippets`)."""
         if matched is None:
             return [], 0, {}, {}
         clauses = filter_clauses(query.filters)
@@ -834,10 +866,10 @@ class OpenSearchIndex:
                   for name in facets} if count else {}
         return ranking, total, counts, dates
 
-    def _snippets(self, query: SearchQuery, doc_ids: list[str]) -> dict[str, tuple[int | None, str]]:
+    def _snippets(self, query: SearchQuery, matched: dict | None, doc_ids: list[str]
+                  ) -> dict[str, tuple[int | None, str]]:
         """``doc_id -> (page, <mark> snippet)`` of each document's best BM25 chunk, for the hits of
-        one page only (the same query and sort as the ranking, so the same chunk)."""
-        matched = text_query(query.text)
+        one page only (``matched``, the same query and sort as the ranking, so the same chunk)."""
         if matched is None or not doc_ids:
             return {}
         body = {
@@ -896,15 +928,17 @@ class OpenSearchIndex:
         if query.mode != "bm25":
             self._check_vector(query.mode, query_vector)
         exact = self._exact_title_ids(query) if query.mode != "semantic" else set()
+        matched = self._text_match(query) if query.mode != "semantic" else None
         semantic: list[tuple[str, float, str, int]] = []
         bm25_ids: set[str] = set()
         facet_counts: dict[str, dict[str, int]] = {}
         if query.mode == "bm25" and query.sort == "date":
-            ranking, total, facet_counts, dates = self._bm25(query, retrieval_depth(query, position), count=True,
-                                                             exact=exact, facets=query.facets, by_date=True)
+            ranking, total, facet_counts, dates = self._bm25(query, matched, retrieval_depth(query, position),
+                                                             count=True, exact=exact, facets=query.facets,
+                                                             by_date=True)
             ranked, bm25_ids = ranking, {d for d, _ in ranking}
             if exact:  # the exact-title documents: before the others of their date, in relevance order
-                scored = merge_by_score(self._bm25(query, len(exact), within=sorted(exact))[0])
+                scored = merge_by_score(self._bm25(query, matched, len(exact), within=sorted(exact))[0])
                 top = max([s for _, s in ranking + scored], default=0.0)
                 leading = scored + [(d, top) for d in sorted(exact - {d for d, _ in scored})]
                 dates.update(self._dates(sorted(exact)))
@@ -916,16 +950,17 @@ class OpenSearchIndex:
                 bm25_ids |= {d for d, _ in scored}
         elif query.mode == "bm25":
             depth = max(retrieval_depth(query, position), len(exact))
-            ranking, total, facet_counts, _ = self._bm25(query, depth, count=True, exact=exact, facets=query.facets)
+            ranking, total, facet_counts, _ = self._bm25(query, matched, depth, count=True, exact=exact,
+                                                         facets=query.facets)
             missing = sorted(exact - {d for d, _ in ranking})
             if missing and len(ranking) >= depth:  # exact-title documents beyond the depth: their scores
-                ranking = merge_by_score(ranking, self._bm25(query, len(missing), within=missing)[0])
+                ranking = merge_by_score(ranking, self._bm25(query, matched, len(missing), within=missing)[0])
             bm25_ids = {d for d, _ in ranking}
             ranked = exact_title_first(ranking, exact)
         else:
             ranking: list[tuple[str, float]] = []
             if query.mode == "hybrid":
-                ranking = self._bm25(query, CANDIDATES)[0]
+                ranking = self._bm25(query, matched, CANDIDATES)[0]
                 bm25_ids = {d for d, _ in ranking}
             within = [d for d, _ in ranking] if query.mode == "hybrid" and is_constrained(query.text) else None
             semantic = self._semantic(query_vector, query.filters, within=within)
@@ -940,7 +975,7 @@ class OpenSearchIndex:
         window, next_cursor = paginate(query, ranked, position, last_id)
         facets = {name: facet_values(facet_counts.get(name, {}), query.facet_size) for name in query.facets}
         docs = self._get_many([d for d, _ in window])
-        snippets = self._snippets(query, [d for d, _ in window if d in bm25_ids])
+        snippets = self._snippets(query, matched, [d for d, _ in window if d in bm25_ids])
         chunk_of = {d: (chunk_id, ordinal) for d, _, chunk_id, ordinal in semantic}
         chunks = self._chunks_by_id([chunk_of[d] for d, _ in window if d in chunk_of and d not in snippets])
         terms = query_terms(query.text)

@@ -3,8 +3,11 @@
 Result sets (what ``total`` counts, what pages walk, what facets count and what ``sort="date"``
 orders) are defined the same way for every backend:
 
-* ``bm25``: every document with a chunk matching the query text (within the filters), plus the
-  documents whose whole title equals the query (:func:`exact_title_first`);
+* ``bm25``: every document matching the query text (within the filters), plus the documents
+  whose whole title equals the query (:func:`exact_title_first`). Words, phrases and ``OR`` match
+  when one chunk (or the title) holds them; ``AND`` and ``NOT`` hold per document
+  (:func:`matching_documents`): ``a AND b`` finds a report with ``a`` on one page and ``b`` on
+  another, ``a NOT b`` drops any report that says ``b`` anywhere;
 * ``semantic``: the candidate set: the :data:`CANDIDATES` documents whose best chunk is nearest to
   the query vector (within the filters). Every document "matches" a vector, so the candidates are
   the result set;
@@ -29,7 +32,7 @@ import json
 import re
 import unicodedata
 from datetime import date
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Callable, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -313,25 +316,79 @@ def parse_query(text: str) -> list[QueryTerm]:
     return terms
 
 
+class ClauseGroup(BaseModel):
+    """One ``OR`` alternative of a query: the documents holding every ``must`` clause (somewhere in
+    their text or title) and no ``must_not`` clause (anywhere)."""
+
+    must: list[QueryTerm]
+    must_not: list[QueryTerm] = []
+
+
+def clause_groups(text: str) -> list[ClauseGroup]:
+    """The query's clauses grouped with SQLite FTS5's precedence (NOT binds tighter than AND, AND
+    tighter than OR): ``a OR b AND c NOT d`` -> ``[{a}, {b, c; not d}]``. Within a group
+    left-to-right set algebra equals that precedence (``(A ∩ B) \\ C = A ∩ (B \\ C)``)."""
+    groups: list[ClauseGroup] = []
+    for term in parse_query(text):
+        if term.operator == "OR" or not groups:
+            groups.append(ClauseGroup(must=[term]))
+        elif term.operator == "AND":
+            groups[-1].must.append(term)
+        else:
+            groups[-1].must_not.append(term)
+    return groups
+
+
 def is_constrained(text: str) -> bool:
     """True when the query has a clause joined by ``AND`` or ``NOT`` (:func:`parse_query`): a
-    logical condition on what its results hold. Hybrid search then ranks only the BM25 candidates,
-    because a vector cannot honour a requirement or an exclusion: a document the text query does
-    not match must not come back through its similarity alone. (The text query matches chunks, so
-    ``NOT`` excludes per chunk, as in bm25 mode: a document with one chunk free of the word can
-    still match.) A quoted phrase is not a condition here: it ranks exact matches first in BM25
-    while the semantic side still finds paraphrases (say "children missing from education" for
-    ``"children missing education"``)."""
-    return any(term.operator in ("AND", "NOT") for term in parse_query(text))
+    logical condition on what its results hold, evaluated per document
+    (:func:`matching_documents`). Hybrid search then ranks only the BM25 candidates, because a
+    vector cannot honour a requirement or an exclusion: a document the text query does not match
+    must not come back through its similarity alone. A quoted phrase is not a condition here: it
+    ranks exact matches first in BM25 while the semantic side still finds paraphrases (say
+    "children missing from education" for ``"children missing education"``)."""
+    return any(len(group.must) > 1 or group.must_not for group in clause_groups(text))
 
 
-def to_fts5_query(text: str) -> str | None:
-    """Render :func:`parse_query` clauses in SQLite FTS5 syntax (None when nothing is left)."""
-    parts: list[str] = []
-    for term in parse_query(text):
-        rendered = '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
-        parts.extend([term.operator, rendered] if parts else [rendered])
-    return " ".join(parts) if parts else None
+def matching_documents(groups: list[ClauseGroup], documents_with: Callable[[QueryTerm], set[str]]) -> set[str]:
+    """The ids of the documents a constrained query matches: the union over ``groups`` of the
+    documents holding every ``must`` clause and none of the ``must_not`` clauses, each clause
+    looked up by ``documents_with`` (ids of the documents with a chunk or title matching it; called
+    once per distinct clause). Document-level, unlike a text index's own boolean query, which
+    matches one chunk at a time: ``a NOT b`` must drop a report that says ``b`` on another page."""
+    cache: dict[tuple, set[str]] = {}
+
+    def holding(term: QueryTerm) -> set[str]:
+        key = (tuple(term.words), term.prefix)
+        if key not in cache:
+            cache[key] = documents_with(term)
+        return cache[key]
+
+    matched: set[str] = set()
+    for group in groups:
+        found = set.intersection(*(holding(term) for term in group.must))
+        for term in group.must_not:
+            found -= holding(term)
+        matched |= found
+    return matched
+
+
+def fts5_clause(term: QueryTerm) -> str:
+    """One clause in SQLite FTS5 syntax: a quoted phrase (or word), ``*`` for a prefix."""
+    return '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+
+
+def scoring_terms(text: str) -> list[QueryTerm]:
+    """The clauses that rank a document: every clause but the ``NOT`` ones, ORed. A constrained
+    query (:func:`is_constrained`) ranks the documents of :func:`matching_documents` by these, so
+    a document's best passage may hold one ``AND`` term and another passage the other."""
+    return [term for group in clause_groups(text) for term in group.must]
+
+
+def scoring_fts5_query(text: str) -> str | None:
+    """:func:`scoring_terms` in SQLite FTS5 syntax, ORed (None when nothing is left)."""
+    parts = [fts5_clause(term) for term in scoring_terms(text)]
+    return " OR ".join(parts) if parts else None
 
 
 def title_key(text: str) -> str:

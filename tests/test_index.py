@@ -11,7 +11,10 @@ import pytest
 from core.models import Chunk, IndexedDocument, LabelScore, Page
 from index.chunking import chunk_pages
 from index.embedded import EmbeddedIndex, IndexMismatch
-from index.query import SearchFilters, SearchQuery, reciprocal_rank_fusion, to_fts5_query
+from index.query import (
+    SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, reciprocal_rank_fusion,
+    scoring_fts5_query,
+)
 
 
 def test_chunks_keep_pages_and_overlap():
@@ -25,12 +28,38 @@ def test_chunks_keep_pages_and_overlap():
         chunk_pages(pages, max_words=5, overlap_words=5)
 
 
-def test_fts5_translation():
-    assert to_fts5_query("family hubs") == '"family" OR "hubs"'
-    assert to_fts5_query('"pooled budget" AND health') == '"pooled budget" AND "health"'
-    assert to_fts5_query("collab* NOT police") == '"collab"* NOT "police"'
-    assert to_fts5_query("post-16 (skills)") == '"post 16" OR "skills"'
-    assert to_fts5_query("AND OR ---") is None
+def test_fts5_scoring_query_ors_every_clause_but_not():
+    assert scoring_fts5_query("family hubs") == '"family" OR "hubs"'
+    assert scoring_fts5_query('"pooled budget" AND health') == '"pooled budget" OR "health"'
+    assert scoring_fts5_query("collab* NOT police") == '"collab"*'
+    assert scoring_fts5_query("post-16 (skills)") == '"post 16" OR "skills"'
+    assert scoring_fts5_query("AND OR ---") is None
+
+
+def test_clause_groups_follow_fts5_precedence():
+    """NOT binds tighter than AND, AND tighter than OR: a OR b AND c NOT d = a OR (b AND (c NOT d))."""
+    groups = clause_groups("a OR b AND c NOT d")
+    assert [([t.words for t in g.must], [t.words for t in g.must_not]) for g in groups] == [
+        ([["a"]], []), ([["b"], ["c"]], [["d"]])]
+    assert not is_constrained('family hubs OR "pooled budget"')
+    assert is_constrained("a AND b") and is_constrained("a NOT b") and is_constrained("x OR a NOT b")
+    assert not is_constrained("NOT police")  # a leading operator is ignored: a plain word
+
+
+def test_matching_documents_is_set_algebra_over_whole_documents():
+    holding = {"a": {"d1", "d2", "d3"}, "b": {"d2", "d4"}, "c": {"d3"}, "d": {"d2"}}
+    calls = []
+
+    def documents_with(term):
+        calls.append(term.words[0])
+        return holding[term.words[0]]
+
+    assert matching_documents(clause_groups("a NOT b"), documents_with) == {"d1", "d3"}
+    assert matching_documents(clause_groups("a AND b"), documents_with) == {"d2"}
+    assert matching_documents(clause_groups("c OR a AND b NOT d"), documents_with) == {"d3"}
+    calls.clear()
+    matching_documents(clause_groups("a NOT b OR a AND b"), documents_with)
+    assert sorted(calls) == ["a", "b"]  # each distinct clause is looked up once
 
 
 def test_reciprocal_rank_fusion_prefers_agreement():

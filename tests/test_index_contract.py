@@ -398,6 +398,64 @@ def test_small_hybrid_honours_not_and_and(small, small_embed):
     assert plain.total == 8  # without AND / NOT the semantic candidates still join
 
 
+# id, title, chunks (one page each), publisher: AND / NOT must hold across a document's chunks
+SPLIT = [
+    ("m1", "Multi-agency working", ["Partnership working across agencies and schools.",
+                                    "The police attended every board meeting."], "Alpha"),
+    ("m2", "Board minutes", ["Partnership board minutes for the year.",
+                             "Budgets were pooled across the councils."], "Beta"),
+    ("m3", "Safety plan", ["A partnership with the police on community safety."], "Alpha"),
+    ("m4", "Pooled budgets guide", ["How councils pool budgets: a guide."], "Gamma"),
+]
+
+
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def split(request, embedder, tmp_path_factory):
+    """The four SPLIT documents, two of them spread over two chunks, in a fresh index of each backend."""
+    if request.param == "embedded":
+        from index.embedded import EmbeddedIndex
+
+        index = EmbeddedIndex(tmp_path_factory.mktemp("split") / "index.sqlite", embedder.dimension)
+    else:
+        from index.opensearch import OpenSearchIndex
+
+        index = OpenSearchIndex(hosts=[opensearch_url()], dimension=embedder.dimension,
+                                index_prefix=f"contract-split-{uuid.uuid4().hex[:8]}", timeout_s=60)
+    items = []
+    for doc_id, title, texts, publisher in SPLIT:
+        doc = IndexedDocument(id=doc_id, url=f"http://split.test/{doc_id}", source="split", content_hash=doc_id,
+                              title=title, text="\n\n".join(texts), publisher=publisher, language="en")
+        chunks = [Chunk(ordinal=i, text=text, page=i + 1) for i, text in enumerate(texts)]
+        items.append((doc, chunks, embedder.encode(texts), embedder.encode([title])[0]))
+    index.upsert_many(items)
+    yield index
+    if request.param == "opensearch":
+        index.drop_all()
+    index.close()
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_and_and_not_hold_per_document_not_per_chunk(split, small_embed, mode):
+    """``a NOT b`` drops a report that says b on another page (m1: partnership on page 1, police on
+    page 2; the old per-chunk match kept it); ``a AND b`` finds a report with a and b on different
+    pages (m2; the old match found none). OR stays per chunk, NOT binds tighter than OR."""
+    def found(text, **kwargs):
+        response = _search(split, small_embed, text, mode, limit=50, **kwargs)
+        assert response.total == len(response.hits)
+        return {h.id for h in response.hits}
+
+    plain = {"m1", "m2", "m3"} if mode == "bm25" else {"m1", "m2", "m3", "m4"}  # hybrid: + semantic candidates
+    assert found("partnership") == plain
+    assert found("partnership NOT police") == {"m2"}
+    assert found("partnership AND budgets") == {"m2"}
+    assert found("police AND budgets") == set()
+    assert found("budgets OR police NOT partnership") == {"m2", "m4"}  # budgets OR (police NOT partnership)
+    assert found("partnership NOT police", publisher="Alpha") == set()
+    response = _search(split, small_embed, "partnership AND budgets", mode, facets=["publisher"])
+    assert _facets(response) == {"publisher": [("Beta", 1)]}
+    assert "<mark>" in response.hits[0].snippet  # the best chunk holding either word
+
+
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_small_evidence_type_and_source_filters(small, small_embed, mode):
     hits = _search(small, small_embed, "partnership", mode, limit=20, evidence_type="E2").hits
