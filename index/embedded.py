@@ -33,7 +33,8 @@ from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, fts5_clause, fuse, highlight, is_constrained,
-    matching_documents, paginate, query_terms, retrieval_depth, scoring_fts5_query, sort_by_date, title_key,
+    matching_documents, paginate, query_terms, retrieval_depth, scoring_fts5_query, similar_text, sort_by_date,
+    title_key,
 )
 
 SCHEMA = """
@@ -450,8 +451,7 @@ class EmbeddedIndex:
             snap = self._snapshot()
             semantic, sims = self._semantic(snap, vector, snap.mask(filters), exclude=doc_id)
             hits = [self._hit(d, s, None, "", snap.best_chunk(d, sims), []) for d, s in semantic[:limit]]
-        query = SearchQuery(text=(doc.title or "").strip()[:1000] or doc_id, mode="semantic", filters=filters,
-                            limit=limit)
+        query = SearchQuery(text=similar_text(doc.title, doc_id), mode="semantic", filters=filters, limit=limit)
         return SearchResponse(query=query, total=len(semantic), hits=[h for h in hits if h is not None])
 
     def _document_vector(self, doc_id: str) -> np.ndarray:

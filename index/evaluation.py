@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,7 @@ from index.query import MAX_QUERY_CHARS, SearchQuery
 
 MEASURES = {"ndcg@10": nDCG @ 10, "recall@100": R @ 100}
 DEPTH = 100
+log = logging.getLogger(__name__)
 
 
 class JudgmentsError(ValueError):
@@ -94,6 +96,9 @@ def read_queries(path: Path) -> dict[str, str]:
         for number, row in enumerate(_rows(path)[1:], start=2):
             if len(row) < 2 or not row[1].strip():
                 raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>query")
+            if len(row) > 2 and any(cell.strip() for cell in row[2:]):
+                raise JudgmentsError(f"{path} line {number}: {len(row)} tab-separated fields, expected 2 "
+                                     "(query_id<TAB>query); a query may not hold a tab")
             add(number, row[0].strip(), row[1].strip())
     if not queries:
         raise JudgmentsError(f"{path}: no queries")
@@ -140,8 +145,12 @@ def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str
                 depth: int = DEPTH) -> list[ir_measures.ScoredDoc]:
     """The top ``depth`` documents of each query in ``mode``, as scored document keys. Ranks are
     kept by giving decreasing scores (the index's own scores are not comparable across modes).
-    Queries longer than ``SearchQuery`` accepts are cut by :func:`fit_query`."""
-    keys = {}
+    Queries longer than ``SearchQuery`` accepts are cut by :func:`fit_query`. Two retrieved
+    documents with the same key (the same file name on two sites) count once per query, at the
+    better rank (a second entry would replace the first in pytrec_eval, which keeps one score per
+    document), and are named in a logged warning."""
+    keys: dict[str, str] = {}
+    owners: dict[str, set[str]] = {}
     run = []
     for query_id, text in queries.items():
         text = fit_query(text)
@@ -150,11 +159,21 @@ def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str
             hits = index.search(SearchQuery(text=text, mode=mode, limit=depth), vector).hits
         except ValueError:
             hits = []  # a query the index refuses scores as finding nothing
+        seen: set[str] = set()
         for rank, hit in enumerate(hits):
             key = keys.get(hit.id)
             if key is None:
                 key = keys[hit.id] = document_key(hit.url)
+            owners.setdefault(key, set()).add(hit.id)
+            if key in seen:  # another document with the same file name ranked higher: it holds the key
+                continue
+            seen.add(key)
             run.append(ir_measures.ScoredDoc(query_id, key, float(depth - rank)))
+    shared = sorted(key for key, ids in owners.items() if len(ids) > 1)
+    if shared:
+        log.warning("%d document keys are shared by more than one retrieved document (%s): a judgment on such "
+                    "a key credits the best-ranked of them; judge by record id to tell them apart",
+                    len(shared), ", ".join(shared[:5]))
     return run
 
 

@@ -52,7 +52,7 @@ from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained,
     matching_documents, merge_by_score, paginate, parse_query, query_terms, retrieval_depth, scoring_terms,
-    sort_by_date, title_key,
+    similar_text, sort_by_date, title_key,
 )
 
 TITLE_WEIGHT = 4.0
@@ -1005,8 +1005,7 @@ class OpenSearchIndex:
         chunks = self._chunks_by_id([(chunk_id, ordinal) for _, _, chunk_id, ordinal in window])
         hits = [self._hit(docs[d], score, None, chunks.get(chunk_id), []) for d, score, chunk_id, _ in window
                 if d in docs]
-        query = SearchQuery(text=(doc.title or "").strip()[:1000] or doc_id, mode="semantic", filters=filters,
-                            limit=limit)
+        query = SearchQuery(text=similar_text(doc.title, doc_id), mode="semantic", filters=filters, limit=limit)
         return SearchResponse(query=query, total=len(semantic), hits=hits)
 
     def _document_vector(self, doc_id: str) -> np.ndarray:

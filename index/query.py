@@ -99,6 +99,9 @@ class SearchQuery(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("query text is blank")
+        if not parse_query(value):  # only operators or punctuation: nothing to match or embed
+            raise ValueError(f"query text {value.strip()[:80]!r} has no words to search for: AND, OR and NOT "
+                             "join words or quoted phrases")
         return value.strip()
 
     @field_validator("facets")
@@ -389,6 +392,13 @@ def scoring_fts5_query(text: str) -> str | None:
     """:func:`scoring_terms` in SQLite FTS5 syntax, ORed (None when nothing is left)."""
     parts = [fts5_clause(term) for term in scoring_terms(text)]
     return " OR ".join(parts) if parts else None
+
+
+def similar_text(title: str | None, doc_id: str) -> str:
+    """The text a more-like-this response records as its query: the document's title (cut to
+    :data:`MAX_QUERY_CHARS`) when it has a word, else the document id."""
+    text = (title or "").strip()[:MAX_QUERY_CHARS].strip()
+    return text if parse_query(text) else doc_id
 
 
 def title_key(text: str) -> str:

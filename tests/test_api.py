@@ -234,6 +234,7 @@ def test_cursor_of_another_query_is_a_400(client):
     ({"q": "x" * 501}, ["query", "q"]),
     ({}, ["query", "q"]),
     ({"q": "   "}, ["query", "q"]),
+    ({"q": "AND OR ---"}, ["query", "q"]),  # operators and punctuation only: nothing to search for
     ({"q": "x", "mode": "fuzzy"}, ["query", "mode"]),
     ({"q": "x", "sort": "title"}, ["query", "sort"]),
     ({"q": "x", "year_from": "last year"}, ["query", "year_from"]),

@@ -7,13 +7,14 @@ from datetime import date
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from core.models import Chunk, IndexedDocument, LabelScore, Page
 from index.chunking import chunk_pages
 from index.embedded import EmbeddedIndex, IndexMismatch
 from index.query import (
     SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, reciprocal_rank_fusion,
-    scoring_fts5_query,
+    scoring_fts5_query, similar_text,
 )
 
 
@@ -44,6 +45,22 @@ def test_clause_groups_follow_fts5_precedence():
     assert not is_constrained('family hubs OR "pooled budget"')
     assert is_constrained("a AND b") and is_constrained("a NOT b") and is_constrained("x OR a NOT b")
     assert not is_constrained("NOT police")  # a leading operator is ignored: a plain word
+
+
+@pytest.mark.parametrize("text", ["AND OR ---", "NOT", '""', "* ( ) -"])
+def test_a_query_without_words_is_refused_in_every_mode(text):
+    """Before, bm25 found nothing while semantic and hybrid embedded the punctuation and returned
+    300 arbitrary documents."""
+    for mode in ("bm25", "semantic", "hybrid"):
+        with pytest.raises(ValidationError, match="no words to search for"):
+            SearchQuery(text=text, mode=mode)
+
+
+def test_similar_records_the_document_id_when_the_title_has_no_words():
+    assert similar_text("???", "doc-1") == "doc-1"
+    assert similar_text(None, "doc-1") == "doc-1"
+    assert similar_text(" Family hubs ", "doc-1") == "Family hubs"
+    assert len(similar_text("word " * 400, "doc-1")) <= 1000
 
 
 def test_matching_documents_is_set_algebra_over_whole_documents():

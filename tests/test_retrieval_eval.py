@@ -14,7 +14,9 @@ from cli.main import app
 from core.models import IndexedDocument, Page
 from index.chunking import chunk_pages
 from index.embedded import EmbeddedIndex
-from index.evaluation import JudgmentsError, document_key, fit_query, read_qrels, read_queries, score_run
+from index.evaluation import (
+    JudgmentsError, document_key, fit_query, read_qrels, read_queries, run_queries, score_run,
+)
 from index.query import MAX_QUERY_CHARS
 
 DOCS = {
@@ -78,6 +80,9 @@ BAD_FILES = [
     ("no-id.tsv", (QRELS_HEAD + "\ta.pdf\t1\n").encode(), read_qrels, "line 2: expected query_id<TAB>document<TAB>grade"),
     ("big-grade.tsv", (QRELS_HEAD + "q1\ta.pdf\t99999999999999999999\n").encode(), read_qrels,
      "line 2: grade 99999999999999999999 is out of range"),
+    # a tab inside a query used to cut it silently at the tab ("family" for "family<TAB>hubs")
+    ("tab.tsv", (QUERIES_HEAD + "A\tfamily\thubs\n").encode(), read_queries,
+     "line 2: 3 tab-separated fields, expected 2"),
 ]
 
 
@@ -118,6 +123,25 @@ def hub(tmp_path, embedder, monkeypatch):
                                     "Q2\tdocs/hospital-discharge.html\t2\n", encoding="utf-8")
     monkeypatch.setenv("EVIDENCE_HUB_HOME", str(home))
     return tmp_path
+
+
+def test_two_documents_with_one_file_name_count_once_at_the_better_rank(tmp_path, embedder, caplog):
+    """Two sites may both publish "report.pdf". Both used to enter the run under that key, and
+    pytrec_eval kept the later (worse) rank: a relevant first hit scored as if found lower down."""
+    index = EmbeddedIndex(tmp_path / "index.sqlite", embedder.dimension)
+    for doc_id, site, name in (("a", "one", "family-hubs.pdf"), ("b", "two", "rough-sleeping.pdf")):
+        title, text = DOCS[name]
+        chunks = chunk_pages([Page(number=1, text=text)], max_words=180, overlap_words=30)
+        doc = IndexedDocument(id=doc_id, url=f"http://{site}.test/report.pdf", source="t", content_hash=doc_id,
+                              title=title, text=text)
+        index.upsert(doc, chunks, embedder.encode([c.text for c in chunks]), embedder.encode([title])[0])
+    with caplog.at_level("WARNING", logger="index.evaluation"):
+        run = run_queries(index, embedder, {"Q": "family hubs for young children"}, "semantic")
+    index.close()
+    assert run == [ir_measures.ScoredDoc("Q", "report.pdf", 100.0)]
+    assert "1 document keys are shared by more than one retrieved document (report.pdf)" in caplog.text
+    report = score_run([ir_measures.Qrel("Q", "report.pdf", 1)], run)
+    assert report["ndcg@10"] == 1.0
 
 
 def test_eval_search_json_per_mode(hub):
