@@ -30,3 +30,13 @@ def load_cli_settings(config: Optional[Path], **overrides):
     except ConfigError as exc:
         err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
         raise typer.Exit(2) from None
+
+
+def error_messages(exc: Exception) -> str:
+    """The messages of a pydantic ``ValidationError`` (or any exception) joined by "; ", without
+    pydantic's "Value error, " prefixes, input echoes and documentation links."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(item["msg"]).removeprefix("Value error, ") for item in exc.errors())
+    return str(exc)

@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-from cli.common import ConfigOption, console, err, load_cli_settings  # noqa: E402
+from cli.common import ConfigOption, console, err, error_messages, load_cli_settings  # noqa: E402
 from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
 from cli.ops_cmds import retry_failed, schedule_app, status  # noqa: E402
 
@@ -116,9 +116,7 @@ def ingest(
     try:
         sources = adhoc_sources(directory, sitemap, feed, url)
     except (ValidationError, ValueError) as exc:
-        problems = exc.errors() if isinstance(exc, ValidationError) else [{"msg": str(exc)}]
-        err.print("[red]bad source on the command line:[/red] "
-                  + escape("; ".join(p["msg"].removeprefix("Value error, ") for p in problems)))
+        err.print("[red]bad source on the command line:[/red] " + escape(error_messages(exc)))
         raise typer.Exit(2) from None
     if not sources:
         try:
@@ -213,7 +211,7 @@ def search(
     try:
         response = _search(settings, query, mode, filters, limit, sort=sort, facets=facet or None, cursor=cursor)
     except (ValidationError, ValueError) as exc:
-        err.print(f"[red]bad query:[/red] {escape(str(exc))}")
+        err.print(f"[red]bad query:[/red] {escape(error_messages(exc))}")
         raise typer.Exit(2) from None
     if response is None:
         err.print(f"[red]no index at {settings.index_path}[/red]; run `evidence-hub ingest` first")

@@ -467,9 +467,10 @@ class EmbeddedIndex:
         return (mean / norm).astype(np.float32)
 
     def _exact_title_ids(self, snap: "_Snapshot", query: SearchQuery, allowed: np.ndarray | None) -> set[str]:
-        """Ids of documents (within the filters) whose whole title equals the query."""
+        """Ids of documents (within the filters) whose whole title equals the query; none for a
+        query with AND / NOT, whose operators decide what it finds."""
         key = title_key(query.text)
-        if not key:
+        if not key or is_constrained(query.text):
             return set()
         found = {r[0] for r in self._db.execute("SELECT id FROM documents WHERE title_key = ?", (key,))}
         return {d for d in found if d in snap.doc_pos and (allowed is None or allowed[snap.doc_pos[d]])}

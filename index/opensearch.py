@@ -1066,9 +1066,10 @@ class OpenSearchIndex:
         return out
 
     def _exact_title_ids(self, query: SearchQuery) -> set[str]:
-        """Ids of documents (within the filters) whose whole title equals the query (``title_key``)."""
+        """Ids of documents (within the filters) whose whole title equals the query (``title_key``);
+        none for a query with AND / NOT, whose operators decide what it finds."""
         key = title_key(query.text)
-        if not key:
+        if not key or is_constrained(query.text):
             return set()
         body = {"size": _EXACT_TITLE_LIMIT, "_source": ["id"], "track_total_hits": False,
                 "query": {"bool": {"filter": [{"term": {"title_key": key}}, *filter_clauses(query.filters)]}}}

@@ -300,13 +300,24 @@ def parse_query(text: str) -> list[QueryTerm]:
 
     Supported: ``"exact phrase"``, ``AND`` / ``OR`` / ``NOT`` (upper case, between clauses),
     ``prefix*``; other words are ORed (BM25 ranking puts documents with more terms first).
-    Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading
-    operator is ignored.
+    Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading ``AND``
+    or ``OR`` and a trailing operator are ignored.
+
+    Raises:
+        ValueError: a query starting with ``NOT`` (nothing to exclude from: a text index cannot
+            list every document that lacks a word), or two operators in a row (``a NOT AND b``:
+            which one was meant cannot be known).
     """
     terms: list[QueryTerm] = []
     pending: str | None = None
     for token in TOKEN_RE.findall(text):
         if token in ("AND", "OR", "NOT"):
+            if not terms and token == "NOT":
+                raise ValueError("a query cannot start with NOT: put the words to search for first "
+                                 "(e.g. 'inspection NOT durham')")
+            if pending is not None:
+                raise ValueError(f"two operators in a row ({pending} {token}): put words or a quoted phrase "
+                                 "between them")
             if terms:
                 pending = token
             continue
@@ -398,7 +409,10 @@ def similar_text(title: str | None, doc_id: str) -> str:
     """The text a more-like-this response records as its query: the document's title (cut to
     :data:`MAX_QUERY_CHARS`) when it has a word, else the document id."""
     text = (title or "").strip()[:MAX_QUERY_CHARS].strip()
-    return text if parse_query(text) else doc_id
+    try:
+        return text if parse_query(text) else doc_id
+    except ValueError:  # a title such as "NOT FOR SALE" is not a valid query
+        return doc_id
 
 
 def title_key(text: str) -> str:

@@ -44,10 +44,10 @@ def test_clause_groups_follow_fts5_precedence():
         ([["a"]], []), ([["b"], ["c"]], [["d"]])]
     assert not is_constrained('family hubs OR "pooled budget"')
     assert is_constrained("a AND b") and is_constrained("a NOT b") and is_constrained("x OR a NOT b")
-    assert not is_constrained("NOT police")  # a leading operator is ignored: a plain word
+    assert not is_constrained("AND police")  # a leading AND / OR is ignored: a plain word
 
 
-@pytest.mark.parametrize("text", ["AND OR ---", "NOT", '""', "* ( ) -"])
+@pytest.mark.parametrize("text", ["AND OR ---", "OR", '""', "* ( ) -"])
 def test_a_query_without_words_is_refused_in_every_mode(text):
     """Before, bm25 found nothing while semantic and hybrid embedded the punctuation and returned
     300 arbitrary documents."""
@@ -56,9 +56,21 @@ def test_a_query_without_words_is_refused_in_every_mode(text):
             SearchQuery(text=text, mode=mode)
 
 
+@pytest.mark.parametrize("text, match", [
+    ("NOT durham", "cannot start with NOT"),  # used to drop the NOT and return only Durham documents
+    ("inspection NOT AND durham", r"two operators in a row \(NOT AND\)"),  # the last one used to win
+    ("a OR OR b", r"two operators in a row \(OR OR\)"),
+])
+def test_an_unclear_boolean_query_is_refused_with_its_reason(text, match):
+    with pytest.raises(ValidationError, match=match):
+        SearchQuery(text=text)
+    assert SearchQuery(text="AND inspection NOT").text == "AND inspection NOT"  # a stray leading AND or trailing op
+
+
 def test_similar_records_the_document_id_when_the_title_has_no_words():
     assert similar_text("???", "doc-1") == "doc-1"
     assert similar_text(None, "doc-1") == "doc-1"
+    assert similar_text("NOT FOR SALE", "doc-1") == "doc-1"  # a title that is not a valid query
     assert similar_text(" Family hubs ", "doc-1") == "Family hubs"
     assert len(similar_text("word " * 400, "doc-1")) <= 1000
 

@@ -185,7 +185,6 @@ def test_query_language(index, embedder):
     assert _ids(index, embedder, "disch*", "bm25") == ["d3"]
     assert _ids(index, embedder, '"knife crime"', "bm25") == ["d2"]
     assert _ids(index, embedder, '"crime knife"', "bm25") == []
-    assert _ids(index, embedder, "AND ---", "bm25") == []
 
 
 def test_bm25_snippet_highlights_and_phrase(index, embedder):
