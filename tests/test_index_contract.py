@@ -307,23 +307,29 @@ def _small_docs(embedder):
         yield doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]
 
 
-@pytest.fixture(scope="module", params=["embedded", "opensearch"])
-def small(request, embedder, tmp_path_factory):
-    """The eight SMALL documents in a fresh index of each backend (loaded with ``upsert_many``)."""
-    if request.param == "embedded":
+def _fresh_index(backend: str, name: str, embedder, tmp_path_factory, items: list):
+    """A new index of ``backend`` (embedded or opensearch) loaded with ``upsert_many(items)``:
+    yields it, then drops (OpenSearch) and closes it."""
+    if backend == "embedded":
         from index.embedded import EmbeddedIndex
 
-        index = EmbeddedIndex(tmp_path_factory.mktemp("small") / "index.sqlite", embedder.dimension)
+        index = EmbeddedIndex(tmp_path_factory.mktemp(name) / "index.sqlite", embedder.dimension)
     else:
         from index.opensearch import OpenSearchIndex
 
         index = OpenSearchIndex(hosts=[opensearch_url()], dimension=embedder.dimension,
-                                index_prefix=f"contract-small-{uuid.uuid4().hex[:8]}", timeout_s=60)
-    index.upsert_many(list(_small_docs(embedder)))
+                                index_prefix=f"contract-{name}-{uuid.uuid4().hex[:8]}", timeout_s=60)
+    index.upsert_many(items)
     yield index
-    if request.param == "opensearch":
+    if backend == "opensearch":
         index.drop_all()
     index.close()
+
+
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def small(request, embedder, tmp_path_factory):
+    """The eight SMALL documents in a fresh index of each backend (loaded with ``upsert_many``)."""
+    yield from _fresh_index(request.param, "small", embedder, tmp_path_factory, list(_small_docs(embedder)))
 
 
 @pytest.fixture(scope="module")
@@ -413,27 +419,14 @@ SPLIT = [
 
 @pytest.fixture(scope="module", params=["embedded", "opensearch"])
 def split(request, embedder, tmp_path_factory):
-    """The four SPLIT documents, two of them spread over two chunks, in a fresh index of each backend."""
-    if request.param == "embedded":
-        from index.embedded import EmbeddedIndex
-
-        index = EmbeddedIndex(tmp_path_factory.mktemp("split") / "index.sqlite", embedder.dimension)
-    else:
-        from index.opensearch import OpenSearchIndex
-
-        index = OpenSearchIndex(hosts=[opensearch_url()], dimension=embedder.dimension,
-                                index_prefix=f"contract-split-{uuid.uuid4().hex[:8]}", timeout_s=60)
+    """The SPLIT documents, some spread over two chunks, in a fresh index of each backend."""
     items = []
     for doc_id, title, texts, publisher in SPLIT:
         doc = IndexedDocument(id=doc_id, url=f"http://split.test/{doc_id}", source="split", content_hash=doc_id,
                               title=title, text="\n\n".join(texts), publisher=publisher, language="en")
         chunks = [Chunk(ordinal=i, text=text, page=i + 1) for i, text in enumerate(texts)]
         items.append((doc, chunks, embedder.encode(texts), embedder.encode([title])[0]))
-    index.upsert_many(items)
-    yield index
-    if request.param == "opensearch":
-        index.drop_all()
-    index.close()
+    yield from _fresh_index(request.param, "split", embedder, tmp_path_factory, items)
 
 
 @pytest.mark.parametrize("mode", ["bm25", "hybrid"])
