@@ -67,9 +67,32 @@ DOI_META_KEYS = ("citation_doi", "prism.doi", "dc.identifier", "dcterms.identifi
 DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description", "og:description")
 
 
+def _meta_tags(soup: BeautifulSoup) -> tuple[dict, dict, dict]:
+    """The page's ``<meta>`` tags by ``property``, by ``name`` and by lower-cased ``name`` (the first
+    of each in document order), found in one pass and kept on the soup: a page's metadata is looked
+    up about fifteen times, and a tree search per lookup cost more than trafilatura's whole
+    extraction (issue 9's extract stage ran at 0.34x plain trafilatura on HTML)."""
+    cached = getattr(soup, "_hub_meta_tags", None)
+    if cached is None:
+        by_property: dict = {}
+        by_name: dict = {}
+        by_lower_name: dict = {}
+        for tag in soup.find_all("meta"):
+            prop, name = tag.get("property"), tag.get("name")
+            if isinstance(prop, str):
+                by_property.setdefault(prop, tag)
+            if isinstance(name, str):
+                by_name.setdefault(name, tag)
+                by_lower_name.setdefault(name.lower(), tag)
+        cached = soup._hub_meta_tags = (by_property, by_name, by_lower_name)
+    return cached
+
+
 def _meta_content(soup: BeautifulSoup, key: str) -> str | None:
-    tag = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key}) \
-        or soup.find("meta", attrs={"name": re.compile(f"^{re.escape(key)}$", re.I)})
+    """The whitespace-normalised ``content`` of the meta tag whose ``property`` is ``key``, else
+    whose ``name`` is ``key``, else whose ``name`` is ``key`` in any case; None when empty."""
+    by_property, by_name, by_lower_name = _meta_tags(soup)
+    tag = by_property.get(key) or by_name.get(key) or by_lower_name.get(key.lower())
     value = tag.get("content") if tag else None
     return " ".join(value.split()) if value and value.strip() else None
 
