@@ -9,7 +9,7 @@ or empty index.
 
 * documents: one entry per document (filter/facet fields, the ``IndexedDocument`` JSON in a
   non-indexed ``data`` object);
-* chunks: one entry per chunk (``body`` text, english analyzer; the document's title in ``title``
+* chunks: one entry per chunk (``body`` text, :data:`TEXT_ANALYZER`; the document's title in ``title``
   on ordinal 0 only, so a title counts once per document), its embedding in a ``knn_vector``
   (HNSW, **lucene** engine, cosine; faiss/nmslib need native libraries the Maven build lacks), the
   document's filter fields copied so BM25 and kNN filter at chunk level; ordinal -1 holds the title
@@ -34,6 +34,7 @@ errors are reported with their reasons and never retried.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from index.query import (
     similar_text, sort_by_date, title_key,
 )
 
+log = logging.getLogger(__name__)
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
 KNN_K = 2000              # chunks the kNN clause returns before collapsing to documents
@@ -88,6 +90,14 @@ def _key(bucket: dict) -> str:
 
 _KEYWORD = {"type": "keyword"}
 _ENGLISH = {"type": "text", "analyzer": "english"}
+# The chunks' text analysis mirrors the embedded index's FTS5 tokenizer ('porter unicode61
+# remove_diacritics 2'): words lower-cased, accents folded, Porter-stemmed, no stop-word list; so a
+# query finds the same documents in both backends (the `english` analyzer dropped stop words, making
+# `inspection NOT the` exclude nothing, and kept accents, so `naive` missed `naïve`).
+TEXT_ANALYZER = "hub_text"
+_ANALYSIS = {"analyzer": {TEXT_ANALYZER: {"type": "custom", "tokenizer": "standard",
+                                          "filter": ["lowercase", "asciifolding", "porter_stem"]}}}
+_TEXT = {"type": "text", "analyzer": TEXT_ANALYZER}
 
 
 def documents_mapping() -> dict:
@@ -125,15 +135,16 @@ def chunks_mapping(dimension: int) -> dict:
     native libraries; without them the node dies on the first refresh.
     """
     return {
-        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "knn": True}},
+        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "knn": True},
+                     "analysis": _ANALYSIS},
         "mappings": {
             "dynamic": "strict",
             "properties": {
                 "doc_id": _KEYWORD,
                 "ordinal": {"type": "integer"},
                 "page": {"type": "integer"},
-                "title": _ENGLISH,
-                "body": _ENGLISH,
+                "title": _TEXT,
+                "body": _TEXT,
                 "vector": {
                     "type": "knn_vector",
                     "dimension": dimension,
@@ -289,27 +300,35 @@ def bulk_load(client: Any, actions: Iterable[dict | str], *, max_retries: int = 
 
 # -- query building -----------------------------------------------------------------------------
 
-def _clause(term: QueryTerm) -> dict:
-    """One parsed clause over ``title^4`` and ``body`` (scores summed, like FTS5 bm25 columns)."""
+def _clause(term: QueryTerm, prefix_stems: dict[str, str] | None = None) -> dict:
+    """One parsed clause over ``title^4`` and ``body`` (scores summed, like FTS5 bm25 columns).
+
+    A ``prefix*`` is a ``prefix`` query on the word as the index analyses it (``prefix_stems``:
+    word -> analysed token, from :meth:`OpenSearchIndex._prefix_stems`), as FTS5 stems a prefix
+    before matching (``housing*`` -> ``hous*``): every term with that beginning matches, where
+    ``match_phrase_prefix`` stops at its first 50 (``c*`` found 60 of the 75 documents FTS5 finds).
+    Prefix matches score a constant per field."""
     text = " ".join(term.words)
     if term.prefix:
-        kind = "match_phrase_prefix"
-    elif len(term.words) > 1:
-        kind = "match_phrase"
-    else:
-        kind = "match"
+        stem = (prefix_stems or {}).get(text, text.lower())
+        return {"bool": {"should": [
+            {"prefix": {"title": {"value": stem, "boost": TITLE_WEIGHT}}},
+            {"prefix": {"body": {"value": stem, "boost": BODY_WEIGHT}}},
+        ], "minimum_should_match": 1}}
+    kind = "match_phrase" if len(term.words) > 1 else "match"
     return {"bool": {"should": [
         {kind: {"title": {"query": text, "boost": TITLE_WEIGHT}}},
         {kind: {"body": {"query": text, "boost": BODY_WEIGHT}}},
     ], "minimum_should_match": 1}}
 
 
-def text_query(text: str) -> dict | None:
+def text_query(text: str, prefix_stems: dict[str, str] | None = None) -> dict | None:
     """The scoring query of the user query language (:func:`index.query.scoring_terms`): every
     clause but the ``NOT`` ones, ORed, so a document's best chunk may hold any of them. ``AND`` and
     ``NOT`` hold per document, not per chunk: :meth:`OpenSearchIndex._text_match` adds the ids of
-    the documents that satisfy them as a filter. None when no clause is left."""
-    clauses = [_clause(term) for term in scoring_terms(text)]
+    the documents that satisfy them as a filter. ``prefix_stems`` as in :func:`_clause`. None when
+    no clause is left."""
+    clauses = [_clause(term, prefix_stems) for term in scoring_terms(text)]
     if not clauses:
         return None
     if len(clauses) == 1:
@@ -476,6 +495,18 @@ class OpenSearchIndex:
                     raise
         self._check_dimension()
         self._add_missing_fields()
+        self._check_analyzer()
+
+    def _check_analyzer(self) -> None:
+        """Log a warning when the chunks index analyses text with another analyzer than
+        :data:`TEXT_ANALYZER` (an index built before it): searches work, but stop words and accents
+        match differently from the embedded index until ``evidence-hub reindex`` rebuilds it."""
+        for name, info in self._client.indices.get_mapping(index=self.chunks_alias).items():
+            analyzer = info.get("mappings", {}).get("properties", {}).get("body", {}).get("analyzer")
+            if analyzer != TEXT_ANALYZER:
+                log.warning("%s analyses text with %r, not %r: stop words and accents match differently "
+                            "from the embedded index; run `evidence-hub reindex` to rebuild it",
+                            name, analyzer, TEXT_ANALYZER)
 
     def _add_missing_fields(self) -> None:
         """Add the fields the current mappings define but an existing physical index lacks (e.g.
@@ -788,17 +819,32 @@ class OpenSearchIndex:
         (:func:`index.query.matching_documents`, each clause's documents listed by
         :meth:`_documents_with`). None when no clause is left. Raises ValueError for a query the
         cluster refuses."""
-        scoring = text_query(query.text)
+        stems = self._prefix_stems(query.text)
+        scoring = text_query(query.text, stems)
         if scoring is None or not is_constrained(query.text):
             return scoring
-        matched = matching_documents(clause_groups(query.text), lambda term: self._documents_with(term, query.filters))
+        matched = matching_documents(clause_groups(query.text),
+                                     lambda term: self._documents_with(term, query.filters, stems))
         return {"bool": {"must": [scoring], "filter": [ids_filter("doc_id", sorted(matched))]}}
 
-    def _documents_with(self, term: QueryTerm, filters: SearchFilters) -> set[str]:
+    def _prefix_stems(self, text: str) -> dict[str, str]:
+        """``word -> token`` for each ``prefix*`` word of the query, analysed by the chunks'
+        ``body`` field (the ``_analyze`` API, so an index built with another analyzer stems its
+        own way); a word the analyzer drops keeps its lower-cased form."""
+        stems = {}
+        for term in parse_query(text):
+            word = " ".join(term.words)
+            if term.prefix and word not in stems:
+                tokens = self._client.indices.analyze(index=self.chunks_alias,
+                                                      body={"field": "body", "text": word}).get("tokens", [])
+                stems[word] = tokens[0]["token"] if tokens else word.lower()
+        return stems
+
+    def _documents_with(self, term: QueryTerm, filters: SearchFilters, prefix_stems: dict[str, str]) -> set[str]:
         """Ids of the documents (within ``filters``) with a chunk matching one clause: a
         ``composite`` aggregation on ``doc_id``, paged :data:`CLAUSE_PAGE` buckets at a time."""
         body: dict[str, Any] = {"size": 0, "track_total_hits": False, "query": {"bool": {
-            "must": [_clause(term)], "filter": filter_clauses(filters)}}}
+            "must": [_clause(term, prefix_stems)], "filter": filter_clauses(filters)}}}
         found: set[str] = set()
         after = None
         while True:

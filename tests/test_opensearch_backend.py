@@ -97,7 +97,7 @@ def test_layout_aliases_and_mappings(index):
     mapping = client.indices.get_mapping(index=index.chunks_alias)[f"{index.prefix}-chunks-v1"]["mappings"]
     vector = mapping["properties"]["vector"]
     assert vector["dimension"] == 384 and vector["method"]["engine"] == "lucene"
-    assert mapping["properties"]["body"]["analyzer"] == "english"
+    assert mapping["properties"]["body"]["analyzer"] == "hub_text"
     docs = client.indices.get_mapping(index=index.documents_alias)[f"{index.prefix}-documents-v1"]["mappings"]
     assert docs["properties"]["title"]["fields"]["keyword"]["type"] == "keyword"
     assert docs["properties"]["data"]["enabled"] is False
@@ -210,7 +210,7 @@ def test_title_weighs_more_than_body(index, embedder):
 
 
 def test_exact_title_first(index, embedder):
-    # every word of this title is an english stop word: BM25 cannot match it, the title rule does
+    # every word of this title is common; the exact-title rule puts it first
     _add(index, embedder, "d4", "To be or not to be", "A short note on hospital budgets.", "P2", 2020, "Gamma")
     for mode in ("bm25", "hybrid"):
         assert _ids(index, embedder, "To be, or not to be", mode)[0] == "d4"
@@ -233,6 +233,36 @@ def test_dimension_mismatch_raises(index, make_index):
         make_index(prefix=index.prefix, dimension=768)
     reopened = make_index(prefix=index.prefix)
     assert reopened.count() == 3
+
+
+def test_an_index_built_with_the_english_analyzer_is_reported_and_reindex_rebuilds_it(make_index, embedder,
+                                                                                      opensearch_url, caplog):
+    """Indices made before the chunks' own analyzer keep `english` (stop words dropped, accents
+    kept): opening one logs what to do, and `reindex` builds the next version with the new analyzer."""
+    from index.opensearch import OpenSearchIndex, chunks_mapping, documents_mapping
+
+    prefix = f"test-{uuid4().hex[:8]}"
+    old = chunks_mapping(embedder.dimension)
+    del old["settings"]["analysis"]
+    for field in ("title", "body"):
+        old["mappings"]["properties"][field] = {"type": "text", "analyzer": "english"}
+    client = make_index().client
+    client.indices.create(index=f"{prefix}-chunks-v1", body={**old, "aliases": {f"{prefix}-chunks": {}}})
+    client.indices.create(index=f"{prefix}-documents-v1",
+                          body={**documents_mapping(), "aliases": {f"{prefix}-documents": {}}})
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        idx = make_index(prefix)
+    assert f"{prefix}-chunks-v1 analyses text with 'english', not 'hub_text'" in caplog.text
+    assert "evidence-hub reindex" in caplog.text
+    _add(idx, embedder, "n1", "Naïve budgeting", "The council's naïve budget plan.", "P2", 2020, "Alpha")
+    assert _ids(idx, embedder, "naive", "bm25") == []  # english keeps the accent
+    assert idx.reindex() == "v2"
+    assert _ids(idx, embedder, "naive", "bm25") == ["n1"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        OpenSearchIndex(hosts=[opensearch_url], dimension=embedder.dimension, index_prefix=prefix,
+                        timeout_s=60).close()
+    assert "analyses text with" not in caplog.text
 
 
 def test_reindex_under_concurrent_search_load(index, embedder):
