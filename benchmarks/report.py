@@ -536,6 +536,12 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
                          fmt(pipeline["e2e_overlap_ratio"], ".2f"),
                          f"embedding alone ≈ {fmt(pipeline.get('e2e_embed_alone_seconds'), ',.0f')} s at the "
                          f"measured {fmt(pipeline.get('embed_hub_per_s'), ',.1f')} passages/s"])
+        if pipeline.get("e2e_steady_overlap_ratio") is not None:
+            rows.append(["the same run after its first indexed document: embedding-alone / run seconds",
+                         fmt(pipeline["e2e_steady_overlap_ratio"], ".2f"),
+                         f"start-up (Prefect's local server, model, first extraction) "
+                         f"{fmt(pipeline.get('e2e_startup_seconds'), ',.0f')} s; the rest "
+                         f"{fmt(pipeline.get('e2e_steady_seconds'), ',.0f')} s"])
     if e2e.get("ingest_docs_per_s") is not None:
         rows.append(["corpus, sitemap → index (bench_eval's ingest)", fmt(e2e["ingest_docs_per_s"], ".2f"),
                      f"{fmt(e2e.get('ingest_indexed'), 'd')} indexed, {fmt(e2e.get('ingest_failed'), 'd')} failed "
