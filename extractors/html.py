@@ -70,8 +70,9 @@ DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description", "og:
 def _meta_tags(soup: BeautifulSoup) -> tuple[dict, dict, dict]:
     """The page's ``<meta>`` tags by ``property``, by ``name`` and by lower-cased ``name`` (the first
     of each in document order), found in one pass and kept on the soup: a page's metadata is looked
-    up about fifteen times, and a tree search per lookup cost more than trafilatura's whole
-    extraction (issue 9's extract stage ran at 0.34x plain trafilatura on HTML)."""
+    up about fifteen times, and three tree searches per lookup cost about a fifth of the HTML
+    extraction (145 article-benchmark pages: 13.2 s -> 10.6 s, against 4.5 s for trafilatura's own
+    extraction with metadata)."""
     cached = getattr(soup, "_hub_meta_tags", None)
     if cached is None:
         by_property: dict = {}

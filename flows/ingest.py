@@ -6,10 +6,10 @@ declares tasks, concurrency and run records only.
 Fetch-and-extract is a Prefect task per URL (retries, tag concurrency limits, its state in the UI).
 Indexing (chunk -> embed -> classify -> load) is a plain call in the flow's one writer thread: it
 needs none of that, and a task run's bookkeeping blocked the writer, so embedding stood idle. On the
-145 pages of the article-extraction benchmark (2 cores) the steady state after start-up went from
-70 s to 44 s (2.05 -> 3.31 documents/s; the embedding stage alone needs 36 s for those passages),
-the whole run from 98 s to 68 s. A document's indexing failure is still recorded with its reason
-(registry, run summary, Prefect artifacts).
+145 pages of the article-extraction benchmark (2 cores, ``benchmarks/bench_pipeline.py --corpus``)
+the whole run went from 95 s to 77 s and the part after the first indexed document from 70 s to
+44-55 s over three runs (the embedding stage alone needs 36-39 s for those passages). A document's
+indexing failure is still recorded with its reason (registry, run summary, Prefect artifacts).
 """
 
 from __future__ import annotations

@@ -493,20 +493,8 @@ class OpenSearchIndex:
             except RequestError as exc:
                 if exc.error != "resource_already_exists_exception":  # created by a concurrent process
                     raise
-        self._check_dimension()
+        self._check_chunks_mapping()
         self._add_missing_fields()
-        self._check_analyzer()
-
-    def _check_analyzer(self) -> None:
-        """Log a warning when the chunks index analyses text with another analyzer than
-        :data:`TEXT_ANALYZER` (an index built before it): searches work, but stop words and accents
-        match differently from the embedded index until ``evidence-hub reindex`` rebuilds it."""
-        for name, info in self._client.indices.get_mapping(index=self.chunks_alias).items():
-            analyzer = info.get("mappings", {}).get("properties", {}).get("body", {}).get("analyzer")
-            if analyzer != TEXT_ANALYZER:
-                log.warning("%s analyses text with %r, not %r: stop words and accents match differently "
-                            "from the embedded index; run `evidence-hub reindex` to rebuild it",
-                            name, analyzer, TEXT_ANALYZER)
 
     def _add_missing_fields(self) -> None:
         """Add the fields the current mappings define but an existing physical index lacks (e.g.
@@ -521,16 +509,25 @@ class OpenSearchIndex:
                 if missing:
                     self._client.indices.put_mapping(index=name, body={"properties": missing})
 
-    def _check_dimension(self) -> None:
-        mappings = self._client.indices.get_mapping(index=self.chunks_alias)
-        for name, info in mappings.items():
-            vector = info.get("mappings", {}).get("properties", {}).get("vector", {})
+    def _check_chunks_mapping(self) -> None:
+        """Raise IndexMismatch when the chunks index has no ``knn_vector`` of this model's dimension;
+        log a warning when it analyses text with another analyzer than :data:`TEXT_ANALYZER` (an
+        index built before it): searches work, but stop words and accents match differently from
+        the embedded index until ``evidence-hub reindex`` rebuilds it. One mapping request."""
+        for name, info in self._client.indices.get_mapping(index=self.chunks_alias).items():
+            properties = info.get("mappings", {}).get("properties", {})
+            vector = properties.get("vector", {})
             if vector.get("type") != "knn_vector":
                 raise IndexMismatch(f"{name} has no knn_vector field 'vector'; use another index_prefix")
             stored = int(vector.get("dimension", -1))
             if stored != self.dimension:
                 raise IndexMismatch(f"{name} holds {stored}-dimensional embeddings but the model gives "
                                     f"{self.dimension}; re-index with the original model or use a new index_prefix")
+            analyzer = properties.get("body", {}).get("analyzer")
+            if analyzer != TEXT_ANALYZER:
+                log.warning("%s analyses text with %r, not %r: stop words and accents match differently "
+                            "from the embedded index; run `evidence-hub reindex` to rebuild it",
+                            name, analyzer, TEXT_ANALYZER)
 
     def close(self) -> None:
         """Close the client's connections."""
