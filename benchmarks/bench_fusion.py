@@ -40,7 +40,7 @@ import ir_measures  # noqa: E402
 
 from benchmarks.results_io import JsonReport  # noqa: E402
 from config.settings import HybridSettings, load_settings  # noqa: E402
-from index.evaluation import DEPTH, document_key, read_qrels, read_queries, score_run  # noqa: E402
+from index.evaluation import DEPTH, document_key, fit_query, read_qrels, read_queries, score_run  # noqa: E402
 from index.query import CANDIDATES, SearchQuery, exact_title_first, fuse  # noqa: E402
 
 
@@ -59,14 +59,15 @@ def retrieve(name: str, home: Path, queries_path: Path, qrels_path: Path, cache:
     index = EmbeddedIndex(settings.index_path, embedder.dimension)
     texts, judgments = read_queries(queries_path), read_qrels(qrels_path)
     judged = {q.query_id for q in judgments if q.relevance > 0}
-    texts = {qid: t for qid, t in texts.items() if qid in judged}
+    # cut as eval search cuts them (index.evaluation.fit_query), so both score the same queries
+    texts = {qid: fit_query(t) for qid, t in texts.items() if qid in judged}
     keys = {doc_id: document_key(url) for doc_id, url in index._db.execute("SELECT id, url FROM documents")}
     out: dict = {"keys": keys, "queries": {}}
     vectors = embedder.encode(list(texts.values()))
     for (qid, text), vector in zip(texts.items(), vectors):
         try:
             query = SearchQuery(text=text, mode="hybrid", limit=DEPTH)
-        except ValueError:  # as eval search: a query the model refuses (over 1,000 characters) finds nothing
+        except ValueError:  # as eval search: a query SearchQuery refuses finds nothing
             out["queries"][qid] = {"bm25": [], "semantic": [], "exact": []}
             continue
         with index._reading():  # what EmbeddedIndex.search does for hybrid, without fusing

@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-
 from core.models import ExtractedDocument, FieldProvenance
+from extractors.html_tree import element_text
 
 LANDING_MAX_WORDS = 800  # a landing page summarises; a page longer than this is a document itself
 DOWNLOAD_RE = re.compile(r"\b(download|full report|read the (?:full )?report|pdf|report \(|executive summary)\b", re.I)
@@ -31,7 +30,7 @@ def _is_pdf_link(href: str, anchor) -> bool:
     return path.endswith(".pdf") or (anchor.get("type") or "").lower() == "application/pdf"
 
 
-def report_link(soup: BeautifulSoup, page_url: str, title: str | None, main_words: int) -> str | None:
+def report_link(root, page_url: str, title: str | None, main_words: int) -> str | None:
     """The PDF a landing page introduces, or None when the page is not a landing page.
 
     A landing page is short (fewer than ``LANDING_MAX_WORDS`` words of main text) and its
@@ -41,7 +40,7 @@ def report_link(soup: BeautifulSoup, page_url: str, title: str | None, main_word
     equally plausible PDFs (a publications index) is not a landing page.
 
     Args:
-        soup: the parsed page. page_url: its URL (relative links resolve against it).
+        root: the parsed page (an lxml element, ``extractors.html.parse_html``). page_url: its URL (relative links resolve against it).
         title: the page's title. main_words: words in its extracted main text.
     Returns:
         The absolute URL of the report (fragment removed), or None.
@@ -49,12 +48,12 @@ def report_link(soup: BeautifulSoup, page_url: str, title: str | None, main_word
     if main_words >= LANDING_MAX_WORDS or not page_url.startswith(("http://", "https://")):
         return None
     candidates: dict[str, str] = {}
-    for anchor in soup.find_all("a", href=True):
-        if anchor.find_parent(OUTSIDE_CONTENT):
+    for anchor in root.iter("a"):
+        if anchor.get("href") is None or any(up.tag in OUTSIDE_CONTENT for up in anchor.iterancestors()):
             continue
-        href = urljoin(page_url, anchor["href"].strip()).split("#")[0]
+        href = urljoin(page_url, anchor.get("href").strip()).split("#")[0]
         if href.startswith(("http://", "https://")) and _is_pdf_link(href, anchor):
-            label = " ".join(anchor.get_text(" ", strip=True).split())
+            label = " ".join(element_text(anchor).split())
             candidates[href] = f"{candidates.get(href, '')} {label}".strip()
     if len(candidates) == 1:
         return next(iter(candidates))

@@ -165,19 +165,17 @@ def test_meta_lookup_order_property_then_name_then_name_in_any_case():
     """The one-pass meta index keeps the lookup order of the tree searches it replaced: the first
     tag in document order whose property is the key, else whose name is, else whose name is in
     another case; an empty content is no value."""
-    from bs4 import BeautifulSoup
+    from extractors.html_tree import MetaTags, parse_html
 
-    from extractors.html import _meta_content
-
-    soup = BeautifulSoup('<html><head><meta name="og:title" content="by name">'
+    meta = MetaTags.of(parse_html('<html><head><meta name="og:title" content="by name">'
                          '<meta property="og:title" content=" by  property ">'
                          '<meta property="og:title" content="second property">'
                          '<meta name="DC.Title" content="any case"><meta name="dc.title" content="exact name">'
                          '<meta name="Description" content="  ">'
-                         '</head><body><meta name="citation_doi" content="10.1/x"></body></html>', "lxml")
-    assert _meta_content(soup, "og:title") == "by property"
-    assert _meta_content(soup, "dc.title") == "exact name"
-    assert _meta_content(soup, "dc.TITLE") == "any case"  # no exact match: the first in any case
-    assert _meta_content(soup, "description") is None
-    assert _meta_content(soup, "citation_doi") == "10.1/x"
-    assert _meta_content(soup, "missing") is None
+                         '</head><body><meta name="citation_doi" content="10.1/x"></body></html>'))
+    assert meta.content("og:title") == "by property"
+    assert meta.content("dc.title") == "exact name"
+    assert meta.content("dc.TITLE") == "any case"  # no exact match: the first in any case
+    assert meta.content("description") is None
+    assert meta.content("citation_doi") == "10.1/x"
+    assert meta.content("missing") is None

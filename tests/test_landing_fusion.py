@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from bs4 import BeautifulSoup
 from fpdf import FPDF
 
 from config import load_settings
 from config.sources import Source
 from core.models import document_id
 from extractors.html import extract_html
+from extractors.html_tree import parse_html
 from extractors.landing import report_link
 from tests.sites import Route, RoutedSite
 
@@ -48,16 +48,16 @@ region, with what worked and what we will change.</p>
 
 def test_report_link_finds_the_one_report_and_refuses_indexes():
     url = "https://example.org/evaluations/food"
-    page = BeautifulSoup(_landing("/files/food-evaluation.pdf"), "lxml")
+    page = parse_html(_landing("/files/food-evaluation.pdf").decode())
     assert report_link(page, url, "Evaluation of community food projects", 30) == "https://example.org/files/food-evaluation.pdf"
     # nav/footer PDFs do not count; a long page is a document of its own
     assert report_link(page, url, "Evaluation", 5000) is None
     index = "".join(f'<li><a href="/files/report-{i}.pdf">Annual report {2000 + i}</a></li>' for i in range(6))
-    listing = BeautifulSoup(f"<html><body><main><h1>Publications</h1><ul>{index}</ul></main></body></html>", "lxml")
+    listing = parse_html(f"<html><body><main><h1>Publications</h1><ul>{index}</ul></main></body></html>")
     assert report_link(listing, url, "Publications", 40) is None
     # several PDFs, one of them plainly the report
     two = _landing("/files/food-evaluation.pdf", '<p><a href="/files/easy-read-poster.pdf">Poster</a></p>')
-    assert report_link(BeautifulSoup(two, "lxml"), url, "Evaluation of community food projects", 40) \
+    assert report_link(parse_html(two.decode()), url, "Evaluation of community food projects", 40) \
         == "https://example.org/files/food-evaluation.pdf"
 
 

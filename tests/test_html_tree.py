@@ -1,0 +1,58 @@
+"""The one lxml tree the HTML extractor reads a page's metadata from (extractors/html_tree.py):
+what it parses, what text it gives, and pages that used to need BeautifulSoup's leniency."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.base import ExtractionError
+from extractors.html import extract_html
+from extractors.html_tree import element_text, parse_html
+
+
+@pytest.mark.parametrize("page", ["", "   \n\t "])
+def test_an_empty_page_has_no_tree_and_is_a_clear_error(page):
+    assert parse_html(page) is None
+    with pytest.raises(ExtractionError, match="no readable text"):
+        extract_html(page.encode())
+
+
+def test_an_xml_declared_page_is_parsed_from_its_bytes():
+    """lxml refuses a str with an XML encoding declaration; the page is still read."""
+    page = ("<?xml version='1.0' encoding='utf-8'?><html xmlns='http://www.w3.org/1999/xhtml'><head>"
+            "<title>Fostering review 2023 | Example Council</title></head><body><h1>Fostering review 2023</h1>"
+            + "<p>The review looked at placements, carers' pay and how referrals were handled.</p>" * 5
+            + "</body></html>")
+    root = parse_html(page)
+    assert root is not None and element_text(next(root.iter("title"))) == "Fostering review 2023 | Example Council"
+    doc = extract_html(page.encode(), url="https://example.org/fostering")
+    assert doc.title == "Fostering review 2023"
+    assert "carers' pay" in doc.pages[0].text
+
+
+def test_element_text_leaves_out_scripts_styles_templates_and_comments():
+    root = parse_html("<html><body><h1>Annual <b>report</b><script>var x = 1;</script><style>h1{}</style>"
+                      "<template>tmpl</template><!-- note --> 2024</h1></body></html>")
+    h1 = next(root.iter("h1"))
+    assert element_text(h1) == "Annual report 2024"
+    assert element_text(h1, "|") == "Annual|report|2024"
+
+
+def test_a_page_with_nul_bytes_and_control_characters_still_gives_its_text():
+    page = ("<html><head><title>Youth\x00 services</title></head><body>"
+            + "<p>Youth clubs\x01 reopened in every ward after the council pooled its grants.</p>" * 6
+            + "</body></html>")
+    doc = extract_html(page.encode(), url="https://example.org/youth")
+    assert "Youth clubs" in doc.pages[0].text and doc.title
+
+
+def test_the_fallback_text_of_a_listing_page_skips_scripts_and_keeps_link_text():
+    """trafilatura finds no main text in a short listing; the whole-page fallback gives its links'
+    text, without what scripts, styles and svg icons hold."""
+    links = "".join(f"<li><a href='/r/{i}'>Family hubs wave {i}</a></li>" for i in range(12))
+    page = (f"<html><head><title>Publications</title><script>window.x = 'tracking';</script></head><body>"
+            f"<nav><svg><title>icon</title></svg><ul>{links}</ul></nav><style>.a{{}}</style></body></html>")
+    doc = extract_html(page.encode(), url="https://example.org/publications")
+    text = doc.pages[0].text
+    assert doc.provenance["text"].source == "page_full_text"
+    assert "wave 11" in text and "tracking" not in text and "icon" not in text
