@@ -13,12 +13,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from core.models import ExtractedDocument, FieldProvenance
 from extractors.html_tree import element_text
 
 LANDING_MAX_WORDS = 800  # a landing page summarises; a page longer than this is a document itself
 DOWNLOAD_RE = re.compile(r"\b(download|full report|read the (?:full )?report|pdf|report \(|executive summary)\b", re.I)
 OUTSIDE_CONTENT = ("nav", "header", "footer", "aside")
+CONTENT_LINKS = etree.XPath("//a[@href][not(" + " or ".join(f"ancestor::{tag}" for tag in OUTSIDE_CONTENT) + ")]")
+"""The page's links outside ``OUTSIDE_CONTENT``, in document order."""
 
 
 def _tokens(text: str) -> set[str]:
@@ -48,9 +52,7 @@ def report_link(root, page_url: str, title: str | None, main_words: int) -> str 
     if main_words >= LANDING_MAX_WORDS or not page_url.startswith(("http://", "https://")):
         return None
     candidates: dict[str, str] = {}
-    for anchor in root.iter("a"):
-        if anchor.get("href") is None or any(up.tag in OUTSIDE_CONTENT for up in anchor.iterancestors()):
-            continue
+    for anchor in CONTENT_LINKS(root):
         href = urljoin(page_url, anchor.get("href").strip()).split("#")[0]
         if href.startswith(("http://", "https://")) and _is_pdf_link(href, anchor):
             label = " ".join(element_text(anchor).split())

@@ -22,7 +22,8 @@ def normalise_text(text: str) -> str:
     text = CID_RE.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    if not text.replace("\n", "").replace("\t", "").isprintable():  # else there is no control character
+        text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable() or unicodedata.category(ch)[0] != "C")
     text = HYPHEN_BREAK_RE.sub("", text)
     text = SPACES_RE.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))

@@ -102,6 +102,16 @@ def test_ligatures_hyphenation_and_compatibility_characters():
     assert normalise_text("(cid:12)(cid:13) word") == "word"
 
 
+def test_control_and_format_characters_go_and_other_characters_stay():
+    """Category C characters (controls, soft hyphens, zero-width spaces, private use, unassigned)
+    are dropped; tabs, line breaks and every other character stay (text without a control
+    character takes a fast path that must keep the same result)."""
+    assert normalise_text("a\x00b\u00adc\u200bd\ue000e\U0010fffe f") == "abcde f"
+    assert normalise_text("child\x07ren\tin care\nrates") == "children in care\nrates"
+    assert normalise_text("tiếng Việt, 日本語, Ελληνικά") == "tiếng Việt, 日本語, Ελληνικά"
+    assert normalise_text("line one\u2028line two") == "line one\u2028line two"  # a separator, not a control
+
+
 def test_text_quality_flags():
     assert text_quality("") == (0.0, ["empty_text_layer"])
     assert text_quality("A plain English sentence about services.") == (1.0, [])
