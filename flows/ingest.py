@@ -14,6 +14,8 @@ indexing failure is still recorded with its reason (registry, run summary, Prefe
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 
 from prefect import flow, tags, task
@@ -33,6 +35,9 @@ from crawl.politeness import HostStats
 from flows.context import HubContext
 from flows.records import IngestSummary, SourceRecorder
 from flows.steps import Outcome, discovery_fetch, fetch_and_extract, index_document
+from index.embedding import Embedder
+
+logger = logging.getLogger(__name__)
 
 
 @task(name="discover", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -174,4 +179,24 @@ def run_ingest(sources: list[Source], settings: Settings, console: Console | Non
     retries and reports what failed at once; scheduled runs (``flows.schedule.ingest_source``)
     pass None and get the fetch task's declared Prefect retries as a second chance."""
     runner = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
-    return ingest_flow.with_options(task_runner=runner)(sources, settings, console, fetch_task_retries)
+    warming = warm_embedder(settings)
+    try:
+        return ingest_flow.with_options(task_runner=runner)(sources, settings, console, fetch_task_retries)
+    finally:
+        warming.join()
+
+
+def warm_embedder(settings: Settings) -> threading.Thread:
+    """Start loading the embedding model (``settings.embedding``) in a background thread and return
+    it. Prefect starts its API (a local server on a first run: 10-19 s here) when the flow is called;
+    the model's import and load (about 5 s, :func:`index.embedding.load_model`, once per process)
+    overlap with it instead of following it. An error is left for the run's own load to raise."""
+    def warm() -> None:
+        try:
+            Embedder(settings.embedding).model
+        except Exception as exc:  # noqa: BLE001 - the flow loads the model again and reports the error
+            logger.debug("warming the embedder failed: %s", exc)
+
+    thread = threading.Thread(target=warm, name="warm-embedder", daemon=True)
+    thread.start()
+    return thread
