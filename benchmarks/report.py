@@ -499,6 +499,11 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
     if extract.get("pdf_ratio") is not None:
         ratio_row("PDF extraction", f"{fmt(extract.get('pdf_hub_pages_per_s'), ',.1f')} pages/s",
                   f"{fmt(extract.get('pdf_plain_pages_per_s'), ',.1f')} pages/s pdfminer.six", extract["pdf_ratio"], "extract")
+    hub_s, plain_s, pages = (extract.get("articles_hub_seconds"), extract.get("articles_trafilatura_seconds"),
+                             extract.get("articles_hub_all_n"))
+    if hub_s and plain_s and pages:
+        ratio_row("HTML extraction (article benchmark)", f"{fmt(pages / hub_s, ',.1f')} pages/s",
+                  f"{fmt(pages / plain_s, ',.1f')} pages/s trafilatura.extract", plain_s / hub_s, "extract")
     if flow.get("ratio") is not None:
         ratio_row("orchestration (Prefect flow vs plain loop)", f"{fmt(flow.get('flow_docs_per_s'), ',.2f')} docs/s",
                   f"{fmt(flow.get('loop_docs_per_s'), ',.2f')} docs/s loop", flow["ratio"], "flow")

@@ -39,6 +39,7 @@ def rendered(tmp_path):
         "articles_trafilatura_odd_f1": 0.8743, "articles_hub_all_n": 60,
         "metadata_title_accuracy": 0.8125, "metadata_title_known": 64, "metadata_date_accuracy": 0.6543,
         "metadata_date_known": 52, "pdf_hub_pages_per_s": 41.5, "pdf_plain_pages_per_s": 39.9, "pdf_ratio": 1.04,
+        "articles_hub_seconds": 4.0, "articles_trafilatura_seconds": 2.5,
         "peak_rss_self_mib": 512.0, "peak_rss_children_mib": 0.0}, reduced=["--subset 60"])
     _write(results, "eval", {
         "classify_method": "zero_shot", "classify_matched": 80, "classify_unmatched": 0,
@@ -84,6 +85,8 @@ def test_figures_appear_in_the_markdown(rendered):
     assert "`0123456789`" in text and "2026-11-30 04:00:00 UTC" in text
     assert "**Reduced run** (`--subset 60`)" in text
     assert "python benchmarks/bench_extract.py --json benchmarks/results/extract.json" in text
+    # HTML extraction against plain trafilatura: 60 pages in 4.0 s vs 2.5 s
+    assert "| HTML extraction (article benchmark) | 15.0 pages/s | 24.0 pages/s trafilatura.extract | 0.62 | extract |" in text
     # a file without the flat shape is listed by dotted path
     assert "`onnx.passages_per_s`" in text and "37.5" in text and "`onnx.batches.1`" in text
     # the soak's runs, one row each, and its totals
