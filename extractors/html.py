@@ -100,7 +100,7 @@ def choose_html_title(root, meta: MetaTags, site_name: str | None, fallback: str
     headings = {element_text(h).casefold() for h in islice(root.iter("h1", "h2"), 10)}
     descriptions = {d.casefold() for d in (meta.content(k) for k in DESCRIPTION_KEYS) if d}
     title_tag = _first(root, "title")
-    page_title = " ".join(element_text(title_tag, "").split()) if title_tag is not None else ""
+    page_title = " ".join(element_text(title_tag).split()) if title_tag is not None else ""
     for key in META_TITLE_KEYS:
         value = meta.content(key)
         if value and value.casefold() in descriptions and page_title and value.casefold() not in headings \

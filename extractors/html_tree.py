@@ -22,8 +22,8 @@ TEXT_NODES = etree.XPath(".//text()[not(ancestor::script or ancestor::style or a
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
     """The page's document tree, rooted at ``<html>``, parsed by lxml's HTML parser (libxml2, the
-    parser BeautifulSoup's ``"lxml"`` mode drives, here without BeautifulSoup's Python tree: about
-    a tenth of its cost on the article benchmark's pages); comments and processing instructions
+    parser BeautifulSoup's ``"lxml"`` mode drives, here without BeautifulSoup's Python tree: under
+    a tenth of its cost on the article benchmark's pages, 0.36 s against 5.4 s for 145 pages); comments and processing instructions
     are dropped. A page with an XML encoding declaration (which lxml refuses in a ``str``) is
     parsed from its UTF-8 bytes. None when there is nothing to parse (an empty page)."""
     try:
