@@ -170,8 +170,7 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     body_text = (result.text if result is not None else None) or ""
     if len(body_text.split()) < 30:
         for tag in list(root.iter("script", "style", "noscript", "template", "svg")):
-            if tag.getparent() is not None:
-                tag.drop_tree()  # the tag and what it holds; the text after it stays
+            tag.clear(keep_tail=True)  # what it holds goes; the text after it stays a string of its own
         fallback = "\n".join(TEXT_NODES(root))
         if len(fallback.split()) > len(body_text.split()):
             body_text = fallback

@@ -14,33 +14,45 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
-UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-TEXT_NODES = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::template)]",
-                          smart_strings=False)
+# Comments and processing instructions stay in the tree: they separate the text around them, as
+# they did in BeautifulSoup ("Foo<!-- -->Bar" is two strings, not "FooBar"). huge_tree lifts
+# libxml2's nesting limit from 256 to 2,048 levels (pages of unclosed <font> or <span> tags go
+# past 256; past 2,048 the rest of the page is lost, which BeautifulSoup's own tree builder did not do).
+HTML_PARSER = lxml.html.HTMLParser(huge_tree=True)
+UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
+TEXT_NODES = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::template "
+                         "or ancestor::rt or ancestor::rp)]", smart_strings=False)
+"""An element's text nodes in document order, without what ``<script>``, ``<style>``, ``<template>``
+and ruby annotations (``<rt>``, ``<rp>``) hold: the strings BeautifulSoup's ``get_text`` reads."""
 
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
     """The page's document tree, rooted at ``<html>``, parsed by lxml's HTML parser (libxml2, the
-    parser BeautifulSoup's ``"lxml"`` mode drives, here without BeautifulSoup's Python tree: under
-    a tenth of its cost on the article benchmark's pages, 0.36 s against 5.4 s for 145 pages); comments and processing instructions
-    are dropped. A page with an XML encoding declaration (which lxml refuses in a ``str``) is
-    parsed from its UTF-8 bytes. None when there is nothing to parse (an empty page)."""
+    parser BeautifulSoup's ``"lxml"`` mode drives, here without BeautifulSoup's Python tree: under a
+    tenth of its cost, 0.36 s against 5.4 s for the article benchmark's 145 pages). Comments and
+    processing instructions are kept (they separate text). A page with an XML encoding declaration
+    (which lxml refuses in a ``str``) is parsed from its UTF-8 bytes. None when there is nothing to
+    parse (an empty page)."""
     try:
-        return lxml.html.document_fromstring(html, parser=HTML_PARSER)
+        root = lxml.html.document_fromstring(html, parser=HTML_PARSER)
     except etree.ParserError:
         return None
     except ValueError:  # "Unicode strings with encoding declaration are not supported"
         try:
-            return lxml.html.document_fromstring(html.encode("utf-8", "surrogatepass"), parser=UTF8_HTML_PARSER)
+            root = lxml.html.document_fromstring(html.encode("utf-8", "surrogatepass"), parser=UTF8_HTML_PARSER)
         except (etree.ParserError, ValueError):
             return None
+    # libxml2 puts what follows a (premature) </html> in another <html> beside the root: it is
+    # still the page (a late <meta>, the rest of the text), so it joins the root, in order
+    for extra in list(root.itersiblings()):
+        if isinstance(extra.tag, str):
+            root.extend(list(extra))
+    return root
 
 
 def element_text(element, separator: str = " ") -> str:
-    """The text under ``element`` without the contents of ``<script>``, ``<style>`` and
-    ``<template>``: its pieces stripped, the empty ones dropped, joined by ``separator`` (what
-    BeautifulSoup's ``get_text(separator, strip=True)`` gives)."""
+    """The text under ``element`` (:data:`TEXT_NODES`): its pieces stripped, the empty ones dropped,
+    joined by ``separator`` (what BeautifulSoup's ``get_text(separator, strip=True)`` gives)."""
     return separator.join(piece.strip() for piece in TEXT_NODES(element) if piece.strip())
 
 

@@ -56,3 +56,49 @@ def test_the_fallback_text_of_a_listing_page_skips_scripts_and_keeps_link_text()
     text = doc.pages[0].text
     assert doc.provenance["text"].source == "page_full_text"
     assert "wave 11" in text and "tracking" not in text and "icon" not in text
+
+
+# Found by a differential run against the BeautifulSoup version (2,824 inputs): each holds the
+# old behaviour the lxml tree first lost.
+URL = "https://example.org/r/page"
+
+
+@pytest.mark.parametrize("page, text", [
+    (b"<p>a<script></script>\x0c</p>", "a"),  # a control character beside a dropped tag (was ValueError)
+    (b"<p>Page 1 of 2\x0c<style>p{}</style>Page 2 of 2</p>", "Page 1 of 2\n\nPage 2 of 2"),
+    (b"<p>one<script>x</script>two</p>", "one\ntwo"),  # text either side of a dropped tag stays apart
+    (b"<p>Foo<!-- -->Bar</p>", "Foo\nBar"),  # a comment separates text (React's <!-- --> markers)
+    (b"<p>\xe6\xbc\xa2<rt>kan</rt>\xe5\xad\x97</p>", "\u6f22\n\u5b57"),  # ruby annotations are not text
+    (b"<html><body><p>x</p></html><p>rest of page</p>", "x\nrest of page"),  # after a premature </html>
+])
+def test_fallback_text_splits_and_skips_as_before(page, text):
+    assert extract_html(page, url=URL).pages[0].text == text
+
+
+def test_what_follows_the_closing_html_tag_is_still_read():
+    late = extract_html(b"<html><body><p>x</p></body></html><meta name='citation_doi' content='10.1000/after'>"
+                        b"<title>Late</title>", url=URL)
+    assert late.doi == "10.1000/after" and late.title == "Late"
+    with pytest.raises(ExtractionError, match="soft 404"):
+        extract_html(b"<html><body><p>short</p></body></html><h1>Page not found</h1>", url=URL)
+
+
+@pytest.mark.parametrize("page, report", [
+    (b'<a href="/a.pdf">Down<!-- -->load</a><a href="/b.pdf">b</a>', None),  # "Down load" says nothing
+    (b'<a href="/a.pdf">Full<svg></svg>report</a><a href="/b.pdf">b</a>', "https://example.org/a.pdf"),
+    (b'<a href="/a.pdf">Get<rt>download</rt></a><a href="/b.pdf">b</a>', None),
+])
+def test_link_labels_read_as_before(page, report):
+    assert extract_html(page, url=URL).report_url == report
+
+
+@pytest.mark.parametrize("page", [b"<h1>Page<!-- -->not found</h1>", b"<h1>Page not found<rt>x</rt></h1>"])
+def test_soft_404_headings_read_as_before(page):
+    with pytest.raises(ExtractionError, match="soft 404"):
+        extract_html(page, url=URL)
+
+
+def test_nesting_to_two_thousand_levels_keeps_the_rest_of_the_page():
+    page = b"<title>x</title>" + b"<div>" * 1500 + b"<p>kept text</p><a href='/r.pdf'>r</a>"
+    doc = extract_html(page, url=URL)
+    assert "kept text" in doc.pages[0].text and doc.report_url == "https://example.org/r.pdf"
