@@ -18,7 +18,7 @@ from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.doi import normalise_doi
 from extractors.doctype import guess_doc_type
-from extractors.html_tree import TEXT_NODES, MetaTags, element_text, parse_html
+from extractors.html_tree import MetaTags, element_text, parse_html, text_pieces
 from extractors.landing import report_link
 from extractors.text import detect_language, normalise_publisher, normalise_text, text_quality
 
@@ -171,7 +171,7 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     if len(body_text.split()) < 30:
         for tag in list(root.iter("script", "style", "noscript", "template", "svg")):
             tag.clear(keep_tail=True)  # what it holds goes; the text after it stays a string of its own
-        fallback = "\n".join(TEXT_NODES(root))
+        fallback = "\n".join(text_pieces(root))
         if len(fallback.split()) > len(body_text.split()):
             body_text = fallback
             provenance["text"] = FieldProvenance(source="page_full_text", confidence=0.5)

@@ -102,3 +102,18 @@ def test_nesting_to_two_thousand_levels_keeps_the_rest_of_the_page():
     page = b"<title>x</title>" + b"<div>" * 1500 + b"<p>kept text</p><a href='/r.pdf'>r</a>"
     doc = extract_html(page, url=URL)
     assert "kept text" in doc.pages[0].text and doc.report_url == "https://example.org/r.pdf"
+
+
+def test_a_page_of_many_comment_separated_words_is_read_in_one_walk():
+    """200,000 words split by React-style <!-- --> markers: each is a string of its own (an XPath
+    text() query took minutes on this page)."""
+    page = "<html><body><div>" + "word<!-- -->" * 200_000 + "</div></body></html>"
+    root = parse_html(page)
+    assert element_text(root).split() == ["word"] * 200_000
+
+
+def test_text_straight_after_the_closing_html_tag_is_kept():
+    sentences = " ".join(f"The council published its evidence review number {i}." for i in range(40))
+    doc = extract_html(f"<html><head><title>Report</title></head><body><p>Annual review</p></body></html>{sentences}"
+                       .encode(), url=URL)
+    assert "evidence review number 39" in doc.pages[0].text
