@@ -117,3 +117,8 @@ def test_text_straight_after_the_closing_html_tag_is_kept():
     doc = extract_html(f"<html><head><title>Report</title></head><body><p>Annual review</p></body></html>{sentences}"
                        .encode(), url=URL)
     assert "evidence review number 39" in doc.pages[0].text
+
+
+def test_a_title_or_link_inside_a_template_is_not_text():
+    root = parse_html("<html><body><template><h1>Hidden heading</h1></template><rt><a href='/x.pdf'>pdf</a></rt></body></html>")
+    assert element_text(next(root.iter("h1"))) == "" and element_text(next(root.iter("a"))) == ""
