@@ -52,8 +52,9 @@ def parse_html(html: str) -> lxml.html.HtmlElement | None:
 def text_pieces(element) -> list[str]:
     """The strings under ``element`` in document order (each element's text and the tails of its
     descendants; comments and processing instructions end a string), without what the
-    :data:`SKIPPED_TEXT` elements hold (nothing when ``element`` is inside one). One walk (``lxml.etree.iterwalk``): an XPath
-    ``.//text()`` took minutes on a page of 200,000 comment-separated words."""
+    :data:`SKIPPED_TEXT` elements hold (nothing when ``element`` is inside one). One walk
+    (``lxml.etree.iterwalk``): an XPath ``.//text()`` took minutes on a page of 200,000
+    comment-separated words."""
     if any(up.tag in SKIPPED_TEXT for up in element.iterancestors()):
         return []  # inside a template or a ruby annotation: none of it is text
     pieces: list[str] = []
