@@ -44,7 +44,8 @@ def report_link(root, page_url: str, title: str | None, main_words: int) -> str 
     equally plausible PDFs (a publications index) is not a landing page.
 
     Args:
-        root: the parsed page (an lxml element, ``extractors.html.parse_html``). page_url: its URL (relative links resolve against it).
+        root: the parsed page (an lxml element, ``extractors.html_tree.parse_html``).
+        page_url: its URL (relative links resolve against it).
         title: the page's title. main_words: words in its extracted main text.
     Returns:
         The absolute URL of the report (fragment removed), or None.
