@@ -1,9 +1,9 @@
-"""Embedding benchmark: torch (float32) against torch in bfloat16 and the ONNX backend (float32 and
-int8) on real passages.
+"""Embedding benchmark: torch (float32) against torch in bfloat16, the ONNX backend (float32 and
+int8) and the OpenVINO backend (the float32 export compiled by OpenVINO, bfloat16) on real passages.
 A script, not a test.
 
     nice -n 10 python benchmarks/bench_embed.py [--passages 128] [--queries 300] [--rounds 2]
-                                                [--repeats 2] [--backends torch torch_bf16 onnx_fp32 onnx_int8]
+                                                [--repeats 2] [--backends torch torch_bf16 onnx_fp32 onnx_int8 openvino_bf16]
                                                 [--scifact ../shared/ir/scifact] [--cache-dir DIR]
                                                 [--json FILE]
 
@@ -21,7 +21,8 @@ the load, so the process CPU time per passage (``time.process_time``, all thread
 (it moves far less). Threads: torch's default (one per core) for both backends.
 
 Printed and, with ``--json FILE``, written flat (``benchmarks/results_io.py``), per backend
-``<b>`` in ``torch``, ``torch_bf16`` (``embedding.precision: bfloat16``), ``onnx_fp32``, ``onnx_int8``:
+``<b>`` in ``torch``, ``torch_bf16`` (``embedding.precision: bfloat16``), ``onnx_fp32``, ``onnx_int8``,
+``openvino_bf16`` (``embedding.backend: openvino``, ``precision: bfloat16``):
 
 * ``<b>_passages_per_s`` (best pass), ``<b>_passages_per_s_median``: passages embedded per second;
 * ``<b>_cpu_ms_per_passage``: process CPU time per passage, ms (best pass);
@@ -37,8 +38,8 @@ Printed and, with ``--json FILE``, written flat (``benchmarks/results_io.py``), 
 * ``<b>_load_s``: time to the first vector (model load, plus ONNX build or cache load);
 
 and ``passages``, ``passage_tokens_mean``, ``queries``, ``threads``, ``load_avg_start``,
-``load_avg_end`` (1-minute load average), ``onnx_int8_meets_targets`` and
-``torch_bf16_meets_targets`` (ratio >= 2.5 and cosine min >= 0.99), plus ``peak_rss_self_mib`` / ``peak_rss_children_mib`` from results_io.
+``load_avg_end`` (1-minute load average), ``onnx_int8_meets_targets``,
+``torch_bf16_meets_targets`` and ``openvino_bf16_meets_targets`` (ratio >= 2.5 and cosine min >= 0.99), plus ``peak_rss_self_mib`` / ``peak_rss_children_mib`` from results_io.
 
 The ONNX export is cached in ``--cache-dir`` (default: the hub's ``embedding.onnx_cache_dir``,
 ``<home>/models/onnx``); the first run builds it (tens of seconds, reported in ``_load_s``).
@@ -65,7 +66,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 # name -> (embedding.backend, embedding.onnx_quantize, embedding.precision)
 BACKENDS = {"torch": ("torch", "none", "float32"), "torch_bf16": ("torch", "none", "bfloat16"),
-            "onnx_fp32": ("onnx", "none", "float32"), "onnx_int8": ("onnx", "int8", "float32")}
+            "onnx_fp32": ("onnx", "none", "float32"), "onnx_int8": ("onnx", "int8", "float32"),
+            "openvino_bf16": ("openvino", "none", "bfloat16")}
 
 
 def load_texts(scifact: Path, n_passages: int, n_queries: int, max_words: int, overlap_words: int) -> tuple[list, list]:
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = results[args.backends[0]][0]["threads"]
     report.add("threads", threads, "intra-op threads of both backends (torch.get_num_threads())")
     report.add("load_avg_end", os.getloadavg()[0], "1-minute load average when the run ended")
-    for fast in ("onnx_int8", "torch_bf16"):
+    for fast in ("onnx_int8", "torch_bf16", "openvino_bf16"):
         if fast in rates and "torch" in rates:
             meets = rates[fast][0] / rates["torch"][0] >= 2.5 and float(
                 np.min(np.sum(vectors[fast] * vectors["torch"], axis=1))) >= 0.99

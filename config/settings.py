@@ -72,26 +72,28 @@ class IndexSettings(_Strict):
 class EmbeddingSettings(_Strict):
     """The sentence-transformers model: a packaged model name or a local model folder.
 
-    ``backend`` picks what runs the model's transformer: ``torch`` (sentence-transformers as is) or
+    ``backend`` picks what runs the model's transformer: ``torch`` (sentence-transformers as is),
     ``onnx`` (an ONNX export of the same model run by ONNX Runtime on the CPU, built once and cached
-    in ``onnx_cache_dir``, default ``<home>/models/onnx``; see ``index/onnx_embedding.py``).
-    ``onnx_quantize``: ``int8`` (dynamic int8 weights, faster, cosine about 0.99 to torch) or
-    ``none`` (float32, the same vectors as torch to about 1e-6). ``precision`` (torch backend):
-    ``float32`` or ``bfloat16`` weights and activations; bfloat16 is several times faster on CPUs
-    with bfloat16 matrix units (Intel AMX / AVX512-BF16; measured in ``benchmarks/bench_embed.py``)
-    and slower on CPUs without them; vectors stay float32, cosine about 0.998 to float32.
+    in ``onnx_cache_dir``, default ``<home>/models/onnx``; see ``index/onnx_embedding.py``) or
+    ``openvino`` (that float32 export compiled by the OpenVINO runtime for the CPU; package
+    ``openvino``). ``onnx_quantize`` (onnx backend): ``int8`` (dynamic int8 weights, faster, cosine
+    about 0.99 to torch) or ``none`` (float32, the same vectors as torch to about 1e-6).
+    ``precision`` (torch and openvino backends): ``float32`` or ``bfloat16`` matrix products;
+    bfloat16 is several times faster on CPUs with bfloat16 matrix units (Intel AMX / AVX512-BF16;
+    measured in ``benchmarks/bench_embed.py``) and slower on CPUs without them; vectors stay
+    float32, cosine about 0.998 to float32 or closer.
     ``threads``: torch intra-op threads (None: torch's default, one per core).
     """
 
     model: str = Field("all-MiniLM-L6-v2", min_length=1)
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"
-    backend: Literal["torch", "onnx"] = "torch"
+    backend: Literal["torch", "onnx", "openvino"] = "torch"
     onnx_quantize: Literal["int8", "none"] = "int8"
     onnx_cache_dir: Path | None = Field(None, description="Where ONNX exports are cached; default <home>/models/onnx")
     precision: Literal["float32", "bfloat16"] = Field(
-        "float32", description="torch backend: float32, or bfloat16 (fast on CPUs with AMX/AVX512-BF16; cosine about "
-                               "0.998 to float32)")
+        "float32", description="torch and openvino backends: float32, or bfloat16 (fast on CPUs with "
+                               "AMX/AVX512-BF16; cosine about 0.998 to float32 or closer)")
     threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads for embedding (None: torch's "
                                                                 "default); 1 can be faster on a shared machine")
 

