@@ -282,31 +282,41 @@ def merge_by_score(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
 
-TOKEN_RE = re.compile(r'"[^"]*"|\S+')
+TOKEN_RE = re.compile(r'\w+:"[^"]*"\*?|"[^"]*"|\S+')
 WORD_RE = re.compile(r"\w+", re.UNICODE)
+FIELDS = ("title",)
+"""Fields a clause can be limited to with ``field:`` (``title:inspection``, ``title:"joint area"``)."""
+FIELD_RE = re.compile(r'^([^\W\d_]+):(?!//)(?=[\w"])(.*)$', re.DOTALL)
+"""``name:rest`` where ``name`` is letters and ``rest`` starts with a word or a quote (not ``//``:
+a pasted URL stays words; ``10:30`` is not a field)."""
 
 
 class QueryTerm(BaseModel):
     """One clause of a parsed query: ``words`` (a phrase when more than one), whether it is a
-    prefix, and the operator joining it to the clause before it (``OR`` by default)."""
+    prefix, the operator joining it to the clause before it (``OR`` by default) and the field it
+    is limited to (None: title and text)."""
 
     words: list[str]
     prefix: bool = False
     operator: Literal["AND", "OR", "NOT"] = "OR"
+    field: Literal["title"] | None = None
 
 
 def parse_query(text: str) -> list[QueryTerm]:
     """Parse the user query language into clauses; every backend renders the same clauses.
 
     Supported: ``"exact phrase"``, ``AND`` / ``OR`` / ``NOT`` (upper case, between clauses),
-    ``prefix*``; other words are ORed (BM25 ranking puts documents with more terms first).
-    Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading ``AND``
-    or ``OR`` and a trailing operator are ignored.
+    ``prefix*``, and ``title:`` before a word, prefix or quoted phrase to match it in the title
+    only (:data:`FIELDS`); other words are ORed (BM25 ranking puts documents with more terms
+    first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading
+    ``AND`` or ``OR`` and a trailing operator are ignored.
 
     Raises:
         ValueError: a query starting with ``NOT`` (nothing to exclude from: a text index cannot
-            list every document that lacks a word), or two operators in a row (``a NOT AND b``:
-            which one was meant cannot be known).
+            list every document that lacks a word), two operators in a row (``a NOT AND b``:
+            which one was meant cannot be known), or ``name:word`` with a field other than
+            :data:`FIELDS` (``author:smith`` used to search the phrase "author smith" and find
+            nothing, silently).
     """
     terms: list[QueryTerm] = []
     pending: str | None = None
@@ -321,11 +331,20 @@ def parse_query(text: str) -> list[QueryTerm]:
             if terms:
                 pending = token
             continue
+        field = None
+        named = FIELD_RE.match(token)
+        if named:
+            field = named.group(1).lower()
+            if field not in FIELDS:
+                raise ValueError(f"unknown field {named.group(1)!r} in {token!r}: a clause can be limited to "
+                                 f"{', '.join(f + ':' for f in FIELDS)} only; use the search filters for the "
+                                 f"rest, or quote the text (\"{token}\") to search it as words")
+            token = named.group(2)
         words = WORD_RE.findall(token)
         if not words:
             continue
         prefix = token.endswith("*") and not token.startswith('"') and len(words) == 1
-        terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR"))
+        terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR", field=field))
         pending = None
     return terms
 
@@ -360,8 +379,10 @@ def is_constrained(text: str) -> bool:
     vector cannot honour a requirement or an exclusion: a document the text query does not match
     must not come back through its similarity alone. A quoted phrase is not a condition here: it
     ranks exact matches first in BM25 while the semantic side still finds paraphrases (say
-    "children missing from education" for ``"children missing education"``)."""
-    return any(len(group.must) > 1 or group.must_not for group in clause_groups(text))
+    "children missing from education" for ``"children missing education"``). A clause limited to a
+    field (``title:``) is a condition too: a vector cannot say where a word is."""
+    return any(len(group.must) > 1 or group.must_not or any(term.field for term in group.must)
+               for group in clause_groups(text))
 
 
 def matching_documents(groups: list[ClauseGroup], documents_with: Callable[[QueryTerm], set[str]]) -> set[str]:
@@ -388,8 +409,10 @@ def matching_documents(groups: list[ClauseGroup], documents_with: Callable[[Quer
 
 
 def fts5_clause(term: QueryTerm) -> str:
-    """One clause in SQLite FTS5 syntax: a quoted phrase (or word), ``*`` for a prefix."""
-    return '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+    """One clause in SQLite FTS5 syntax: a quoted phrase (or word), ``*`` for a prefix, behind a
+    column filter (``title : ...``) when the clause is limited to a field."""
+    clause = '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+    return f"{term.field} : {clause}" if term.field else clause
 
 
 def scoring_terms(text: str) -> list[QueryTerm]:
@@ -421,7 +444,9 @@ def title_key(text: str) -> str:
 
 
 def query_terms(text: str) -> list[str]:
-    """Lower-cased words of a query (for highlighting), without operators and short words."""
+    """Lower-cased words of a query (for highlighting), without operators, field names
+    (``title:``) and short words."""
+    text = re.sub(r'(?<!\S)[^\W\d_]+:(?=[\w"])', " ", text)
     return [w.lower() for w in WORD_RE.findall(text) if len(w) > 2 and w not in ("AND", "OR", "NOT")]
 
 

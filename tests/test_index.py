@@ -13,8 +13,8 @@ from core.models import Chunk, IndexedDocument, LabelScore, Page
 from index.chunking import chunk_pages
 from index.embedded import EmbeddedIndex, IndexMismatch
 from index.query import (
-    SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, reciprocal_rank_fusion,
-    scoring_fts5_query, similar_text,
+    SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, query_terms,
+    reciprocal_rank_fusion, scoring_fts5_query, similar_text,
 )
 
 
@@ -65,6 +65,32 @@ def test_an_unclear_boolean_query_is_refused_with_its_reason(text, match):
     with pytest.raises(ValidationError, match=match):
         SearchQuery(text=text)
     assert SearchQuery(text="AND inspection NOT").text == "AND inspection NOT"  # a stray leading AND or trailing op
+
+
+def test_title_field_clauses():
+    """``title:`` limits a word, prefix or phrase to the title (FTS5 column filter); it is a
+    condition (hybrid ranks only text matches) and its name is not a highlighted word."""
+    assert scoring_fts5_query('title:inspection "joint area"') == 'title : "inspection" OR "joint area"'
+    assert scoring_fts5_query('Title:"pooled budget" OR hous*') == 'title : "pooled budget" OR "hous"*'
+    assert scoring_fts5_query("title:hous*") == 'title : "hous"*'
+    assert scoring_fts5_query("inspection NOT title:durham") == '"inspection"'
+    groups = clause_groups("inspection NOT title:durham")
+    assert [(t.words, t.field) for t in groups[0].must_not] == [(["durham"], "title")]
+    assert is_constrained("title:inspection") and not is_constrained("inspection")
+    assert query_terms('title:inspection AND title:"joint area"') == ["inspection", "joint", "area"]
+    # not fields: a pasted URL, a time, a colon at the end of a word
+    assert scoring_fts5_query("https://www.gov.uk/guidance") == '"https www gov uk guidance"'
+    assert scoring_fts5_query("10:30 meeting") == '"10 30" OR "meeting"'
+    assert scoring_fts5_query("summary: care") == '"summary" OR "care"'
+
+
+@pytest.mark.parametrize("text", ["author:smith", "site:gov.uk reports", 'publisher:"Local Government Association"'])
+def test_an_unknown_field_is_refused_with_what_to_do(text):
+    """``author:smith`` used to be read as the phrase "author smith" and find nothing, silently."""
+    with pytest.raises(ValidationError, match=r"unknown field .* limited to title: only.*quote the text"):
+        SearchQuery(text=text)
+    quoted = '"' + text.split(" ")[0].replace('"', "") + '"'
+    assert SearchQuery(text=quoted).text == quoted  # quoted, it is searched as words
 
 
 def test_similar_records_the_document_id_when_the_title_has_no_words():

@@ -466,6 +466,25 @@ def test_and_and_not_hold_per_document_not_per_chunk(split, small_embed, mode):
     assert "<mark>" in response.hits[0].snippet  # the best chunk holding either word
 
 
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_title_field_limits_a_clause_to_the_title(split, small_embed, mode):
+    """``title:`` matches the title only, in both backends, and is a condition in hybrid mode
+    (``author:x`` and the like are refused before any backend sees them)."""
+    def found(text):
+        response = _search(split, small_embed, text, mode, limit=50)
+        assert response.total == len(response.hits)
+        return {h.id for h in response.hits}
+
+    assert found("budgets") == ({"m2", "m4"} if mode == "bm25" else ALL_SPLIT)
+    assert found("title:budgets") == {"m4"}  # m2 says budgets in its text only
+    assert found("title:schools") == {"m5"}  # m1's text says schools
+    assert found('title:"board minutes"') == {"m2"}
+    assert found("title:bud*") == {"m4"}
+    assert found("partnership NOT title:safety") == {"m1", "m2"}  # m3 is the "Safety plan"
+    assert found("title:code AND zq99") == {"m7"}
+    assert found("title:budgets OR title:safety") == {"m3", "m4"}
+
+
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
 def test_small_evidence_type_and_source_filters(small, small_embed, mode):
     hits = _search(small, small_embed, "partnership", mode, limit=20, evidence_type="E2").hits
