@@ -201,6 +201,13 @@ class HybridSettings(_Strict):
     BM25 score + w * normalised cosine (Bruch, Gai & Ingber 2023, "An Analysis of Fusion Functions
     for Hybrid Retrieval"), scores normalised per query by ``normalisation``. w is
     ``semantic_weight``. How the defaults were chosen: README, "Hybrid fusion".
+
+    Before fusing, the semantic side's query vector takes pseudo-relevance feedback from BM25:
+    q' = unit(q + ``feedback_weight`` * mean of the best BM25 passage vectors of the
+    ``feedback_docs`` best BM25 documents) (Rocchio 1971, "Relevance feedback in information
+    retrieval", applied to dense vectors as in Li et al. 2023, "Pseudo Relevance Feedback with Deep
+    Language Models and Dense Retrievers: Successes and Pitfalls", ACM TOIS; here the feedback
+    documents come from BM25). ``feedback_docs: 0`` turns it off. Semantic mode never uses it.
     """
 
     method: Literal["rrf", "convex"] = Field("rrf", description="rrf: weighted reciprocal rank fusion; convex: "
@@ -212,6 +219,10 @@ class HybridSettings(_Strict):
     normalisation: Literal["minmax", "zscore", "theoretical"] = Field(
         "zscore", description="convex only: per-query score normalisation: minmax (observed min and max), zscore, "
                               "or theoretical (0 for BM25 / -1 for cosine up to the observed max)")
+    feedback_docs: int = Field(3, ge=0, le=50, description="BM25 documents whose best passage feeds back into the "
+                                                           "semantic query vector (0: no feedback)")
+    feedback_weight: float = Field(0.3, ge=0, le=5, description="Rocchio weight of the feedback passages' mean "
+                                                                "added to the query vector")
 
 
 class SearchSettings(_Strict):

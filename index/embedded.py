@@ -32,7 +32,8 @@ from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    clause_groups, decode_cursor, exact_title_first, facet_values, fts5_clause, fuse, highlight, is_constrained,
+    clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause, fuse, highlight,
+    is_constrained,
     matching_documents, paginate, query_terms, retrieval_depth, scoring_fts5_query, similar_text, sort_by_date,
     title_key,
 )
@@ -408,7 +409,11 @@ class EmbeddedIndex:
                 if query.mode == "hybrid" and is_constrained(query.text):  # only documents the text matches
                     within = np.zeros(len(snap.names), bool)
                     within[docs[:CANDIDATES]] = True
-                semantic, sims = self._semantic(snap, query_vector, within)
+                vector = query_vector
+                if query.mode == "hybrid" and self.hybrid.feedback_docs:  # BM25 feeds back into the vector
+                    rows = snap.chunk_rows([c for _, _, c in top[:self.hybrid.feedback_docs]])
+                    vector = feedback_vector(query_vector, snap.matrix[rows], self.hybrid.feedback_weight)
+                semantic, sims = self._semantic(snap, vector, within)
                 ranked = fuse(query.mode, ranking, semantic, self.hybrid)
                 if query.mode == "hybrid":
                     ranked = exact_title_first(ranked, exact)
@@ -526,6 +531,7 @@ class _Snapshot:
         self.span_start[self.with_chunks[valid]] = self.starts[valid]
         self.span_end[self.with_chunks[valid]] = ends[valid]
         order = np.argsort(self.chunk_ids, kind="stable")
+        self.chunk_order = order
         self.sorted_chunk_ids = self.chunk_ids[order]
         self.sorted_chunk_docs = chunk_docs[order]
         # filter and facet fields (documents rows: id, source, publisher, year, language, doc_type, published_date)
@@ -565,6 +571,16 @@ class _Snapshot:
         chunk_rows = db.execute("SELECT id, doc_id, vector FROM chunks ORDER BY doc_id, id").fetchall()
         labels = db.execute("SELECT doc_id, kind, label_id FROM labels").fetchall()
         return cls(generation, [row[0] for row in documents], chunk_rows, documents, labels, dimension)
+
+    def chunk_rows(self, chunk_ids: list[int]) -> np.ndarray:
+        """Rows of :attr:`matrix` holding the chunks ``chunk_ids`` (ids not here, such as -1, are
+        left out), in the order given."""
+        ids = np.asarray([c for c in chunk_ids if c is not None and c >= 0], np.int64)
+        if not len(ids) or not len(self.sorted_chunk_ids):
+            return np.zeros(0, np.int64)
+        at = np.minimum(np.searchsorted(self.sorted_chunk_ids, ids), len(self.sorted_chunk_ids) - 1)
+        found = self.sorted_chunk_ids[at] == ids
+        return self.chunk_order[at[found]]
 
     def best_chunk(self, doc_id: str, sims: np.ndarray) -> int | None:
         """The id of ``doc_id``'s chunk with the highest of ``sims`` (one value per row of

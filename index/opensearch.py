@@ -19,7 +19,9 @@ Search mirrors the embedded backend (result sets, facets, sort and cursors as de
 :mod:`index.query`): BM25 over ``title^4`` and ``body`` collapsed to the best chunk per document
 (score, then ``doc_id``), its ``total`` and facets from aggregations on the chunks index (distinct
 documents per bucket); kNN with the filter inside the ``knn`` clause (lucene efficient filtering)
-collapsed per document; hybrid = the two document rankings fused by ``index.query.fuse`` as the
+collapsed per document, for hybrid with the query vector moved towards the best BM25 chunks of the
+best BM25 documents (``search.hybrid.feedback_docs``, :func:`index.query.feedback_vector`; their
+vectors in one more request); hybrid = the two document rankings fused by ``index.query.fuse`` as the
 ``search.hybrid`` settings say (weighted reciprocal rank fusion or a convex combination of
 normalised scores); semantic and hybrid facets from terms aggregations on the documents
 index over the result set's ids; documents whose whole title equals the query go first in BM25
@@ -51,7 +53,7 @@ from config.settings import HybridSettings
 from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    clause_groups, decode_cursor, exact_title_first, facet_values, fuse, highlight, is_constrained,
+    clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fuse, highlight, is_constrained,
     matching_documents, merge_by_score, paginate, parse_query, query_terms, retrieval_depth, scoring_terms,
     similar_text, sort_by_date, title_key,
 )
@@ -929,6 +931,18 @@ class OpenSearchIndex:
             out[_field(hit, "doc_id")] = (_field(hit, "page"), snippet)
         return out
 
+    def _feedback_passages(self, matched: dict | None, doc_ids: list[str]) -> np.ndarray:
+        """The vectors of the best BM25 chunk of each of ``doc_ids`` (the same query and collapse as
+        :meth:`_bm25`), shape (n, dimension), for pseudo-relevance feedback
+        (:func:`index.query.feedback_vector`); one request."""
+        if matched is None or not doc_ids:
+            return np.zeros((0, self.dimension), np.float32)
+        body = {"size": len(doc_ids), "track_total_hits": False, "_source": ["vector"],
+                "query": {"bool": {"must": [matched], "filter": [{"terms": {"doc_id": doc_ids}}]}},
+                "collapse": {"field": "doc_id"}, "sort": [{"_score": "desc"}, {"doc_id": "asc"}]}
+        hits = self._search(self.chunks_alias, body)["hits"]["hits"]
+        return np.array([h["_source"]["vector"] for h in hits], dtype=np.float32).reshape(len(hits), self.dimension)
+
     def _semantic(self, vector: np.ndarray, filters: SearchFilters, exclude: str | None = None,
                   within: list[str] | None = None) -> list[tuple[str, float, str, int]]:
         """The semantic candidates: ``[(doc_id, cosine, best chunk _id, its ordinal)]``, at most
@@ -1003,7 +1017,11 @@ class OpenSearchIndex:
                 ranking = self._bm25(query, matched, CANDIDATES)[0]
                 bm25_ids = {d for d, _ in ranking}
             within = [d for d, _ in ranking] if query.mode == "hybrid" and is_constrained(query.text) else None
-            semantic = self._semantic(query_vector, query.filters, within=within)
+            vector = query_vector
+            if query.mode == "hybrid" and self.hybrid.feedback_docs and ranking:  # BM25 feeds back into the vector
+                passages = self._feedback_passages(matched, [d for d, _ in ranking[:self.hybrid.feedback_docs]])
+                vector = feedback_vector(query_vector, passages, self.hybrid.feedback_weight)
+            semantic = self._semantic(vector, query.filters, within=within)
             ranked = fuse(query.mode, ranking, [(d, s) for d, s, *_ in semantic], self.hybrid)
             if query.mode == "hybrid":
                 ranked = exact_title_first(ranked, exact)

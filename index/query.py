@@ -13,9 +13,12 @@ orders) are defined the same way for every backend:
   the result set;
 * ``hybrid``: the union of the BM25 candidates (the :data:`CANDIDATES` best BM25 documents), the
   semantic candidates and the exact-title documents, ranked by :func:`fuse` (reciprocal rank
-  fusion by default; the ``search.hybrid`` settings). A query with an ``AND`` or ``NOT`` clause
-  (:func:`is_constrained`) takes its semantic candidates within the BM25 candidates only, so that
-  a document excluded by ``NOT`` or lacking an ``AND`` term is not brought back by its vector.
+  fusion by default; the ``search.hybrid`` settings). The semantic candidates are those of the
+  query vector after pseudo-relevance feedback from BM25 (:func:`feedback_vector` with the best
+  BM25 chunk of each of the ``search.hybrid.feedback_docs`` best BM25 documents). A query with an
+  ``AND``, ``NOT`` or ``title:`` clause (:func:`is_constrained`) takes its semantic candidates
+  within the BM25 candidates only, so that a document excluded by ``NOT`` or lacking an ``AND``
+  term is not brought back by its vector.
 
 ``sort="date"`` orders the whole result set: newest ``published_date`` first, documents without a
 date last, documents of the same date in relevance order. Pages (``offset``/``limit`` or
@@ -34,6 +37,7 @@ import unicodedata
 from datetime import date
 from typing import TYPE_CHECKING, Callable, Literal, get_args
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
@@ -548,6 +552,34 @@ def fuse(mode: SearchMode, bm25: list[tuple[str, float]], semantic: list[tuple[s
     w = hybrid.semantic_weight
     return reciprocal_rank_fusion([[d for d, _ in bm25], [d for d, _ in semantic]], k=hybrid.rrf_k,
                                   weights=[2.0 * (1.0 - w), 2.0 * w])
+
+
+def feedback_vector(query_vector: np.ndarray, passages: np.ndarray, weight: float) -> np.ndarray:
+    """Rocchio pseudo-relevance feedback on a dense query (Rocchio 1971; dense vectors as in Li et
+    al. 2023, ACM TOIS, "Pseudo Relevance Feedback with Deep Language Models and Dense Retrievers"):
+    ``unit(query_vector + weight * mean(passages))``.
+
+    Args:
+        query_vector: shape (dim,), unit length.
+        passages: shape (n, dim), the feedback passages' unit vectors; n may be 0.
+        weight: the feedback's weight (>= 0).
+    Returns:
+        float32, shape (dim,), unit length; ``query_vector`` itself when there is no feedback.
+    Raises:
+        ValueError: passages of another dimension, or a negative weight.
+    """
+    query_vector = np.asarray(query_vector, np.float32)
+    passages = np.asarray(passages, np.float32)
+    if passages.size and (passages.ndim != 2 or passages.shape[1] != query_vector.shape[0]):
+        raise ValueError(f"feedback passages of shape {passages.shape} do not match a query vector of "
+                         f"dimension {query_vector.shape[0]}")
+    if weight < 0:
+        raise ValueError(f"feedback weight must be >= 0, got {weight}")
+    if not len(passages) or weight == 0:
+        return query_vector
+    moved = query_vector + weight * passages.mean(axis=0)
+    norm = float(np.linalg.norm(moved))
+    return (moved / norm).astype(np.float32) if norm > 0 else query_vector
 
 
 def exact_title_first(ranked: list[tuple[str, float]], exact: set[str]) -> list[tuple[str, float]]:

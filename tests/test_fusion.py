@@ -12,7 +12,7 @@ from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
 from index.embedded import EmbeddedIndex
 from index.query import (
-    SearchQuery, convex_combination, fuse, normalise_scores, reciprocal_rank_fusion,
+    SearchQuery, convex_combination, feedback_vector, fuse, normalise_scores, reciprocal_rank_fusion,
 )
 
 
@@ -85,6 +85,34 @@ def test_hybrid_settings_are_checked_and_read_from_the_environment(monkeypatch, 
     assert (hybrid.method, hybrid.rrf_k) == ("rrf", 20.0)
 
 
+FEEDBACK = HybridSettings(method="convex", semantic_weight=0.6, normalisation="minmax", feedback_docs=1,
+                          feedback_weight=1.0)
+
+
+def test_feedback_vector_is_rocchio_on_unit_vectors():
+    query = np.array([1.0, 0.0], np.float32)
+    passages = np.array([[0.0, 1.0], [0.6, 0.8]], np.float32)
+    moved = feedback_vector(query, passages, 0.5)  # (1, 0) + 0.5 * (0.3, 0.9) = (1.15, 0.45)
+    np.testing.assert_allclose(moved, np.array([1.15, 0.45]) / np.hypot(1.15, 0.45), atol=1e-6)
+    assert moved.dtype == np.float32
+    np.testing.assert_array_equal(feedback_vector(query, passages, 0.0), query)  # weight 0: unchanged
+    np.testing.assert_array_equal(feedback_vector(query, np.zeros((0, 2), np.float32), 1.0), query)  # none
+    with pytest.raises(ValueError, match="do not match a query vector of dimension 2"):
+        feedback_vector(query, np.zeros((1, 3), np.float32), 1.0)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        feedback_vector(query, passages, -1.0)
+
+
+def test_semantic_mode_takes_no_feedback(tmp_path):
+    """Feedback comes from BM25, so only hybrid uses it: semantic mode ranks by the query alone."""
+    index = _tiny_index(tmp_path / "index.sqlite", FEEDBACK)
+    try:
+        hits = index.search(SearchQuery(text="river flood", mode="semantic"), np.array([1.0, 0.0], np.float32)).hits
+    finally:
+        index.close()
+    assert [(h.id, round(h.score, 4)) for h in hits] == [("c", 1.0), ("b", 0.6), ("a", 0.0)]
+
+
 def _tiny_index(path, hybrid: HybridSettings) -> EmbeddedIndex:
     """Three documents with 2-d unit vectors: for the query "river flood" and vector (1, 0), BM25
     ranks a (both words) above b (one word) and misses c; cosines are c 1.0, b 0.6, a 0.0."""
@@ -99,13 +127,16 @@ def _tiny_index(path, hybrid: HybridSettings) -> EmbeddedIndex:
 
 @pytest.mark.parametrize("hybrid, expected", [
     # plain RRF: a 1/61 + 1/63, b 2/62, c 1/61
-    (HybridSettings(method="rrf", rrf_k=60, semantic_weight=0.5),
+    (HybridSettings(method="rrf", rrf_k=60, semantic_weight=0.5, feedback_docs=0),
      [("a", 1 / 61 + 1 / 63), ("b", 2 / 62), ("c", 1 / 61)]),
     # convex, minmax: BM25 a=1, b=0; cosine c=1, b=0.6, a=0
-    (HybridSettings(method="convex", semantic_weight=0.4, normalisation="minmax"),
+    (HybridSettings(method="convex", semantic_weight=0.4, normalisation="minmax", feedback_docs=0),
      [("a", 0.6), ("c", 0.4), ("b", 0.24)]),
-    (HybridSettings(method="convex", semantic_weight=0.7, normalisation="minmax"),
+    (HybridSettings(method="convex", semantic_weight=0.7, normalisation="minmax", feedback_docs=0),
      [("c", 0.7), ("b", 0.42), ("a", 0.3)]),
+    # pseudo-relevance feedback from BM25's best document a (0, 1), weight 1: the query vector
+    # (1, 0) becomes (1, 1)/sqrt(2), cosines b 0.990, a = c 0.707 (minmax b 1, a 0, c 0); BM25 a 1, b 0
+    (FEEDBACK, [("b", 0.6), ("a", 0.4), ("c", 0.0)]),
 ])
 def test_embedded_hybrid_search_uses_its_fusion_settings(tmp_path, hybrid, expected):
     index = _tiny_index(tmp_path / "index.sqlite", hybrid)
@@ -117,10 +148,13 @@ def test_embedded_hybrid_search_uses_its_fusion_settings(tmp_path, hybrid, expec
 
 
 @pytest.mark.parametrize("hybrid, expected", [
-    (HybridSettings(method="rrf", rrf_k=60, semantic_weight=0.5),
+    (HybridSettings(method="rrf", rrf_k=60, semantic_weight=0.5, feedback_docs=0),
      [("a", 1 / 61 + 1 / 63), ("b", 2 / 62), ("c", 1 / 61)]),
-    (HybridSettings(method="convex", semantic_weight=0.7, normalisation="minmax"),
+    (HybridSettings(method="convex", semantic_weight=0.7, normalisation="minmax", feedback_docs=0),
      [("c", 0.7), ("b", 0.42), ("a", 0.3)]),
+    # pseudo-relevance feedback from BM25's best document a (0, 1), weight 1: the query vector
+    # (1, 0) becomes (1, 1)/sqrt(2), cosines b 0.990, a = c 0.707 (minmax b 1, a 0, c 0); BM25 a 1, b 0
+    (FEEDBACK, [("b", 0.6), ("a", 0.4), ("c", 0.0)]),
 ])
 def test_opensearch_hybrid_search_uses_its_fusion_settings(hybrid, expected):
     """The same three documents and figures on OpenSearch (BM25 scale differs, minmax and ranks do
