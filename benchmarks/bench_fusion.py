@@ -11,7 +11,9 @@ best documents of each, exactly the lists hybrid search fuses, and the exact-tit
 hybrid puts first), then the two lists are fused in memory by ``index.query.fuse`` under many
 ``search.hybrid`` settings and scored with the hub's own scorer (``index.evaluation.score_run``:
 nDCG@10 and recall@100 by ir-measures over the top 100). With ``--cache DIR`` the per-query lists
-are kept in ``DIR/<NAME>.json`` and reused, so sweeps cost seconds.
+are kept in ``DIR/<NAME>.json`` and reused, so sweeps cost seconds. The semantic lists are those of
+the plain query vector: hybrid search's pseudo-relevance feedback (``search.hybrid.feedback_docs``)
+is not modelled here, so the hybrid figures are those of hybrid without feedback.
 
 Without ``--sweep`` a short table of named configurations is printed (bm25, semantic, plain RRF,
 the configured ``search.hybrid`` and a few alternatives). ``--sweep`` adds a grid: RRF k x
