@@ -324,7 +324,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         """Save a search (parameters as for ``GET /export``: ``q`` optional, mode, sort, filters); its
         Atom feed lists the matching documents, most recently indexed first."""
         try:
-            ExportParams(**body.params)
+            _search_or_filters(ExportParams(**body.params))  # the query too: a feed must not fail later
         except ValidationError as exc:
             return validation_error(exc, ("body", "params"))
         return hub.saved.add(body)

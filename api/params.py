@@ -98,7 +98,8 @@ class _FlatParams(BaseModel):
 def _model(name: str, doc: str, *, q_required: bool, exclude: tuple[str, ...] = (),
            extra: dict[str, tuple[Any, FieldInfo]] | None = None) -> type[_FlatParams]:
     q_field = Field(... if q_required else None, min_length=1, max_length=MAX_QUERY_CHARS,
-                    description='Query text: words, "exact phrases", AND/OR/NOT (upper case), prefix*')
+                    description='Query text: words, "exact phrases", AND/OR/NOT (upper case), prefix*, '
+                                'title:word / title:"phrase" (titles only)')
     fields: dict[str, tuple[Any, FieldInfo]] = {"q": (str if q_required else str | None, q_field)}
     for field_name in _QUERY_FIELDS:
         if field_name not in exclude:

@@ -293,6 +293,9 @@ FIELDS = ("title",)
 FIELD_RE = re.compile(r'^([^\W\d_]+):(?!//)(?=[\w"])(.*)$', re.DOTALL)
 """``name:rest`` where ``name`` is letters and ``rest`` starts with a word or a quote (not ``//``:
 a pasted URL stays words; ``10:30`` is not a field)."""
+BARE_FIELD_RE = re.compile(r"^(" + "|".join(FIELDS) + r"):(?![\w\"]|//)", re.IGNORECASE)
+"""A known field name whose colon is not followed by a word or a quote (``title:``, ``title: x``,
+``title:-x``): the field would apply to nothing."""
 
 
 class QueryTerm(BaseModel):
@@ -313,18 +316,20 @@ def parse_query(text: str) -> list[QueryTerm]:
     ``prefix*``, and ``title:`` before a word, prefix or quoted phrase to match it in the title
     only (:data:`FIELDS`); other words are ORed (BM25 ranking puts documents with more terms
     first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading
-    ``AND`` or ``OR`` and a trailing operator are ignored.
+    ``AND`` or ``OR`` and a trailing operator are ignored; a clause without words (``""``, ``-``)
+    is dropped together with the operator before it (``a NOT "" b`` is ``a b``, not ``a NOT b``).
+    The text is NFKC-normalised first (full-width ``ｔｉｔｌｅ:`` is ``title:``).
 
     Raises:
         ValueError: a query starting with ``NOT`` (nothing to exclude from: a text index cannot
             list every document that lacks a word), two operators in a row (``a NOT AND b``:
-            which one was meant cannot be known), or ``name:word`` with a field other than
+            which one was meant cannot be known), ``name:word`` with a field other than
             :data:`FIELDS` (``author:smith`` used to search the phrase "author smith" and find
-            nothing, silently).
+            nothing, silently), or a field followed by no word (``title: x``, ``title:-x``).
     """
     terms: list[QueryTerm] = []
     pending: str | None = None
-    for token in TOKEN_RE.findall(text):
+    for token in TOKEN_RE.findall(unicodedata.normalize("NFKC", text)):
         if token in ("AND", "OR", "NOT"):
             if not terms and token == "NOT":
                 raise ValueError("a query cannot start with NOT: put the words to search for first "
@@ -336,6 +341,11 @@ def parse_query(text: str) -> list[QueryTerm]:
                 pending = token
             continue
         field = None
+        bare = BARE_FIELD_RE.match(token)
+        if bare:
+            raise ValueError(f"{bare.group(1).lower()}: needs a word, a prefix* or a \"quoted phrase\" right after the colon "
+                             f"(no space), e.g. {bare.group(1).lower()}:inspection; quote it (\"{token}\") to "
+                             "search the text as words")
         named = FIELD_RE.match(token)
         if named:
             field = named.group(1).lower()
@@ -345,7 +355,8 @@ def parse_query(text: str) -> list[QueryTerm]:
                                  f"rest, or quote the text (\"{token}\") to search it as words")
             token = named.group(2)
         words = WORD_RE.findall(token)
-        if not words:
+        if not words:  # an empty phrase or punctuation: dropped with the operator before it
+            pending = None
             continue
         prefix = token.endswith("*") and not token.startswith('"') and len(words) == 1
         terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR", field=field))
@@ -398,7 +409,7 @@ def matching_documents(groups: list[ClauseGroup], documents_with: Callable[[Quer
     cache: dict[tuple, set[str]] = {}
 
     def holding(term: QueryTerm) -> set[str]:
-        key = (tuple(term.words), term.prefix)
+        key = (tuple(term.words), term.prefix, term.field)  # "w" and "title:w" are different clauses
         if key not in cache:
             cache[key] = documents_with(term)
         return cache[key]

@@ -469,6 +469,10 @@ def test_ingest_delete_and_refill_through_the_api(writable, doc_count):
     total = http.get("/search", params={"q": "partnership", "mode": "bm25"}).json()["total"]
     assert len(before.entries) == total > 3
     assert http.post("/saved-searches", json={"name": "x", "params": {"mode": "fuzzy"}}).status_code == 422
+    # the query itself is checked when saved (its feed used to answer 400 ever after)
+    refused = http.post("/saved-searches", json={"name": "x", "params": {"q": "author:smith"}})
+    assert refused.status_code == 422 and "unknown field 'author'" in refused.text
+    assert all(s["name"] != "x" for s in http.get("/saved-searches").json())
     assert http.post("/ingest", json={"sources": ["nope"]}).status_code == 404
     assert http.post("/ingest", json={"sources": ["two-pages"], "colour": 1}).status_code == 422
     job = http.post("/ingest", json={"sources": ["two-pages"]})

@@ -47,24 +47,23 @@ def onnx_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("onnx-cache")
 
 
-@pytest.fixture(scope="session")
-def onnx_fp32(onnx_cache) -> Embedder:
-    return Embedder(EmbeddingSettings(backend="onnx", onnx_quantize="none", onnx_cache_dir=onnx_cache))
+BACKENDS = {
+    "onnx_fp32": {"backend": "onnx", "onnx_quantize": "none"},
+    "onnx_int8": {"backend": "onnx", "onnx_quantize": "int8"},
+    "openvino_bf16": {"backend": "openvino", "precision": "bfloat16"},
+    "openvino_fp32": {"backend": "openvino", "precision": "float32"},
+}
+"""Fixture name -> embedding settings; every one shares the session's export cache."""
 
 
-@pytest.fixture(scope="session")
-def onnx_int8(onnx_cache) -> Embedder:
-    return Embedder(EmbeddingSettings(backend="onnx", onnx_quantize="int8", onnx_cache_dir=onnx_cache))
+def _backend_fixture(name: str):
+    @pytest.fixture(scope="session", name=name)
+    def embedder_of(onnx_cache) -> Embedder:
+        return Embedder(EmbeddingSettings(onnx_cache_dir=onnx_cache, **BACKENDS[name]))
+    return embedder_of
 
 
-@pytest.fixture(scope="session")
-def openvino_bf16(onnx_cache) -> Embedder:
-    return Embedder(EmbeddingSettings(backend="openvino", precision="bfloat16", onnx_cache_dir=onnx_cache))
-
-
-@pytest.fixture(scope="session")
-def openvino_fp32(onnx_cache) -> Embedder:
-    return Embedder(EmbeddingSettings(backend="openvino", precision="float32", onnx_cache_dir=onnx_cache))
+onnx_fp32, onnx_int8, openvino_bf16, openvino_fp32 = (_backend_fixture(name) for name in BACKENDS)
 
 
 @pytest.mark.parametrize("which", ["onnx_fp32", "onnx_int8", "openvino_bf16"])

@@ -82,6 +82,23 @@ def test_title_field_clauses():
     assert scoring_fts5_query("https://www.gov.uk/guidance") == '"https www gov uk guidance"'
     assert scoring_fts5_query("10:30 meeting") == '"10 30" OR "meeting"'
     assert scoring_fts5_query("summary: care") == '"summary" OR "care"'
+    assert scoring_fts5_query("ｔｉｔｌｅ:inspection") == 'title : "inspection"'  # NFKC: full-width letters
+
+
+@pytest.mark.parametrize("text", ["title: budgets", "title:", "title:*", "title:-x", "partnership NOT title:",
+                                  "Title:(x)"])
+def test_a_title_field_without_a_word_is_refused(text):
+    """``title: budgets`` (a space) used to search the word "title" as well; ``x NOT title:``
+    dropped every document saying "title"."""
+    with pytest.raises(ValidationError, match=r"title: needs a word, a prefix\* or a \"quoted phrase\" right after"):
+        SearchQuery(text=text)
+
+
+def test_an_empty_clause_takes_its_operator_with_it():
+    """``a NOT "" b`` used to become ``a NOT b`` (the NOT passed on to the next word)."""
+    assert scoring_fts5_query('partnership NOT "" police') == '"partnership" OR "police"'
+    assert [g.must_not for g in clause_groups('partnership NOT "" police')] == [[], []]
+    assert scoring_fts5_query('budgets AND title:"" OR police') == '"budgets" OR "police"'  # no "two operators"
 
 
 @pytest.mark.parametrize("text", ["author:smith", "site:gov.uk reports", 'publisher:"Local Government Association"'])
@@ -115,6 +132,13 @@ def test_matching_documents_is_set_algebra_over_whole_documents():
     calls.clear()
     matching_documents(clause_groups("a NOT b OR a AND b"), documents_with)
     assert sorted(calls) == ["a", "b"]  # each distinct clause is looked up once
+    # "w" and "title:w" are two clauses (the cache used to answer one for the other)
+    titles = {"a": {"d1"}}
+    found = matching_documents(clause_groups("a NOT title:a"),
+                               lambda term: titles[term.words[0]] if term.field else holding[term.words[0]])
+    assert found == {"d2", "d3"}
+    assert matching_documents(clause_groups("a AND title:a"),
+                              lambda term: titles[term.words[0]] if term.field else holding[term.words[0]]) == {"d1"}
 
 
 def test_reciprocal_rank_fusion_prefers_agreement():
