@@ -621,11 +621,16 @@ def highlight(text: str, terms: list[str], *, width: int = 240) -> str:
 
 
 def check_query_vector(mode: str, vector, dimension: int) -> None:
-    """Raise ValueError unless ``vector`` is a query vector of shape (``dimension``,) (semantic
-    and hybrid modes need one; every backend checks it the same way)."""
-    import numpy as np
-
+    """Raise ValueError unless ``vector`` is a query vector of shape (``dimension``,) with finite
+    values and a non-zero length (semantic and hybrid modes need one; every backend checks it the
+    same way: a zero or NaN vector has no cosine, and OpenSearch refused it while the embedded
+    index returned arbitrary documents)."""
     if vector is None:
         raise ValueError(f"mode {mode} needs a query vector")
-    if np.asarray(vector).shape != (dimension,):
-        raise ValueError(f"query vector shape {np.asarray(vector).shape} != ({dimension},)")
+    array = np.asarray(vector, dtype=np.float64)
+    if array.shape != (dimension,):
+        raise ValueError(f"query vector shape {array.shape} != ({dimension},)")
+    if not np.isfinite(array).all():
+        raise ValueError("query vector holds NaN or infinite values: embed the query again")
+    if not np.any(array):
+        raise ValueError("query vector is all zeros: it has no direction to compare by cosine")

@@ -18,6 +18,7 @@ import os
 import uuid
 from datetime import date
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -566,6 +567,22 @@ def test_small_cursor_of_another_query_is_refused(small, small_embed):
         SearchQuery(text="partnership", facets=["colour"])
     with pytest.raises(ValidationError, match="extra"):
         SearchFilters(colour="red")
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_small_unusable_query_vector_is_refused_alike(small, mode):
+    """A zero or NaN vector has no cosine: both backends refuse it with the reason (OpenSearch's
+    k-NN refused a zero vector while the embedded index returned arbitrary documents)."""
+    query = SearchQuery(text="partnership", mode=mode)
+    dimension = small.dimension
+    with pytest.raises(ValueError, match="all zeros"):
+        small.search(query, np.zeros(dimension, np.float32))
+    bad = np.full(dimension, 0.1, np.float32)
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        small.search(query, bad)
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        small.search(query, np.ones(3, np.float32))
 
 
 def test_small_similar(small):
