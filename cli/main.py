@@ -180,7 +180,7 @@ def print_results(response) -> None:
 
 @app.command()
 def search(
-    query: str = typer.Argument(..., help='Query: words, "exact phrases", AND/OR/NOT, prefix*'),
+    query: str = typer.Argument(..., help='Query: words, "exact phrases", AND/OR/NOT, prefix*, title:word'),
     mode: str = typer.Option("hybrid", "--mode", help="bm25 | semantic | hybrid"),
     theme: Optional[str] = typer.Option(None, "--theme", help="Theme id, e.g. T4"),
     policy_area: Optional[str] = typer.Option(None, "--policy-area", help="Policy area id, e.g. P1"),
