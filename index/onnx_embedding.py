@@ -342,10 +342,7 @@ class OnnxEncoder:
     def _openvino_session(self) -> _OpenVinoSession:
         """Compile the float32 export with OpenVINO and check it on the probe sentences."""
         session = _OpenVinoSession(self.path, self.threads, self.precision)
-        reference = self.st.encode(PROBE_TEXTS, normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False)
-        vectors = self._run(session, self.input_names, PROBE_TEXTS)
-        self.probe_cosine = float(np.min(np.sum(vectors * reference, axis=1)))
+        self.probe_cosine = self._probe_cosine(session, self.input_names)
         floor = MIN_COSINE_OPENVINO[self.precision]
         if self.probe_cosine < floor:
             raise OnnxUnavailable(_advice(f"the OpenVINO-compiled model ({self.precision}) does not reproduce the "
@@ -431,11 +428,13 @@ class OnnxEncoder:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _probe_cosine(self, path: Path, names: list[str]) -> float:
-        """Lowest cosine between this ONNX file's and the torch model's embeddings of PROBE_TEXTS."""
+    def _probe_cosine(self, source, names: list[str]) -> float:
+        """Lowest cosine between the torch model's embeddings of PROBE_TEXTS and those of ``source``:
+        an ONNX file (run by ONNX Runtime) or an already loaded session (anything with ``run``)."""
         reference = self.st.encode(PROBE_TEXTS, normalize_embeddings=True, convert_to_numpy=True,
                                    show_progress_bar=False)
-        vectors = self._run(_session(path, self.threads), names, PROBE_TEXTS)
+        session = _session(source, self.threads) if isinstance(source, Path) else source
+        vectors = self._run(session, names, PROBE_TEXTS)
         return float(np.min(np.sum(vectors * reference, axis=1)))
 
     def _run(self, session, names: list[str], texts: list[str]) -> np.ndarray:
