@@ -248,7 +248,8 @@ def extract(
         else:
             path = Path(target).expanduser()
             data, content_type, url = path.read_bytes(), "", path.resolve().as_uri()
-        doc = run_extract(data, url=url, content_type=content_type, ocr=ocr or settings.extraction.ocr)
+        doc = run_extract(data, url=url, content_type=content_type, ocr=ocr or settings.extraction.ocr,
+                          pdf_text=settings.extraction.pdf_text)
     except (FetchError, ExtractionError, OSError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         if json_out:

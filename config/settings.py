@@ -162,6 +162,11 @@ class ExtractionSettings(_Strict):
     min_words: int = Field(20, ge=0, description="Fewer words than this: recorded as failure")
     ocr: bool = Field(False, description="Read image-only PDFs with Tesseract (needs the tesseract command, "
                                          "Debian package tesseract-ocr)")
+    pdf_text: Literal["pdfminer", "pdfium"] = Field(
+        "pdfium", description="Engine that reads PDF page texts: pdfminer (layout analysis of every page) or "
+                                "pdfium (PDFium via pypdfium2, ~20x less CPU; pdfminer still reads metadata and "
+                                "lays out the first pages for the title, and reads the whole file when the engines "
+                                "disagree)")
     fuse_landing_pages: bool = Field(True, description="A landing page that links its report's PDF becomes one "
                                                         "document: the PDF's text with the page's metadata")
 

@@ -28,9 +28,11 @@ def sniff_kind(data: bytes, content_type: str = "", url: str = "") -> str:
     return "unknown"
 
 
-def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = False) -> ExtractedDocument:
+def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = False,
+            pdf_text: str = "pdfium") -> ExtractedDocument:
     """Extract text and metadata from one document's bytes; ``ocr`` lets image-only PDFs be read
-    by Tesseract (see :func:`extractors.pdf.extract_pdf`).
+    by Tesseract and ``pdf_text`` picks the engine for PDF page texts, ``"pdfminer"`` or
+    ``"pdfium"`` (see :func:`extractors.pdf.extract_pdf`).
 
     Raises:
         ExtractionError: unknown format, encrypted PDF, no text layer, too little text, ...
@@ -41,7 +43,7 @@ def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = F
     if kind == "pdf":
         from extractors.pdf import extract_pdf
 
-        return extract_pdf(data, url=url, ocr=ocr)
+        return extract_pdf(data, url=url, ocr=ocr, pdf_text=pdf_text)
     if kind == "html":
         from extractors.html import extract_html
 

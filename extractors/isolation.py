@@ -20,9 +20,10 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _extract_in_worker(data: bytes, url: str, content_type: str, ocr: bool = False) -> ExtractedDocument:
+def _extract_in_worker(data: bytes, url: str, content_type: str, ocr: bool = False,
+                       pdf_text: str = "pdfium") -> ExtractedDocument:
     try:
-        return extract(data, url=url, content_type=content_type, ocr=ocr)
+        return extract(data, url=url, content_type=content_type, ocr=ocr, pdf_text=pdf_text)
     except MemoryError:
         raise ExtractionError("extraction ran out of its memory limit") from None
 
@@ -44,7 +45,8 @@ class ExtractionPool:
 
     def submit(self, data: bytes, *, url: str, content_type: str = "") -> Future:
         """Schedule extraction of ``data``; the worker is killed after ``timeout_s`` seconds."""
-        return self.pool.schedule(_extract_in_worker, args=(data, url, content_type, bool(getattr(self.settings, "ocr", False))),
+        return self.pool.schedule(_extract_in_worker,
+                                  args=(data, url, content_type, self.settings.ocr, self.settings.pdf_text),
                                   timeout=self.settings.timeout_s)
 
     def result(self, future: Future) -> ExtractedDocument:

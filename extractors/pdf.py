@@ -347,18 +347,76 @@ def _page_text(page: LTPage) -> str:
     return "".join(box.get_text() for box in page if isinstance(box, LTTextContainer))
 
 
-def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: str = "eng") -> ExtractedDocument:
+PDF_TEXT_ENGINES = ("pdfminer", "pdfium")
+LAYOUT_PAGES = 4  # pages laid out by pdfminer for the title and the body font size when PDFium reads the text
+MIN_ENGINE_AGREEMENT = 0.6  # word-set Jaccard of the two engines' first pages below which pdfminer's text is kept
+
+
+def pdfium_page_texts(data: bytes) -> list[str] | None:
+    """Each page's text as PDFium (Google's PDF engine, through pypdfium2) reads it, in page
+    order; None when PDFium cannot open the file (the caller falls back to pdfminer).
+
+    PDFium marks a hyphen that ends a line with U+FFFE; ``normalise_text`` drops it (a
+    non-character), joining the word as pdfminer's text does."""
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except (pypdfium2.PdfiumError, ValueError, OSError):
+        return None
+    texts: list[str] = []
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            try:
+                texts.append(textpage.get_text_range())
+            finally:
+                textpage.close()
+                page.close()
+    except pypdfium2.PdfiumError:
+        return None
+    finally:
+        document.close()
+    return texts
+
+
+def engines_agree(pdfminer_pages: list[str], pdfium_pages: list[str]) -> float:
+    """Word-set Jaccard similarity (0..1) of the two engines' texts of the same first pages,
+    lower-cased; 1.0 when both are empty. A font without a Unicode map reads as ``(cid:N)``
+    codes in pdfminer and as shifted letters in PDFium ("+HOORZRUOG" for "Hello world", case
+    013): the engines then disagree and pdfminer's text (and its clear error) is kept."""
+    first = set(normalise_text(" ".join(pdfminer_pages)).lower().split())
+    second = set(normalise_text(" ".join(pdfium_pages)).lower().split())
+    if not first and not second:
+        return 1.0
+    return len(first & second) / len(first | second)
+
+
+def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: str = "eng",
+                pdf_text: str = "pdfium") -> ExtractedDocument:
     """Extract page texts and metadata from PDF bytes.
+
+    ``pdf_text`` picks the engine that reads the page texts: ``"pdfminer"`` (pdfminer.six's
+    layout analysis on every page) or ``"pdfium"`` (PDFium through pypdfium2, about 20x less
+    CPU; pdfminer still opens the file, reads the metadata and lays out the first
+    ``LAYOUT_PAGES`` pages for the title). PDFium's text is used only when it opens the file,
+    finds words and agrees with pdfminer on the first pages (``engines_agree`` >=
+    ``MIN_ENGINE_AGREEMENT``); otherwise the document is read by pdfminer as before (provenance
+    ``text`` says which engine was used).
 
     With ``ocr`` a PDF without a usable text layer (scanned pages, or only ``(cid:N)`` glyph
     codes) has its page images read by Tesseract (flag ``ocr``, text source ``tesseract_ocr``).
 
     Raises:
+        ValueError: ``pdf_text`` names no engine.
         ExtractionError: not a PDF, malformed, encrypted with a password, glyphs without a
             Unicode mapping, or no text layer with OCR on and failing. An image-only PDF with
             OCR off comes back as metadata only (empty pages, flags ``no_text_layer`` and
             ``metadata_only``, quality score 0).
     """
+    if pdf_text not in PDF_TEXT_ENGINES:
+        raise ValueError(f"unknown PDF text engine {pdf_text!r}: use one of {', '.join(PDF_TEXT_ENGINES)}")
     stream = io.BytesIO(data)
     try:
         document = PDFDocument(PDFParser(stream), password="")
@@ -374,18 +432,27 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     except Exception:  # noqa: BLE001 - a broken page tree only loses the declared count
         declared_pages = None
 
+    pdfium_pages = pdfium_page_texts(data) if pdf_text == "pdfium" else None
     raw_pages: list[str] = []
     first_page: LTPage | None = None
     sizes: list[float] = []
     recovered = False
+    text_engine = "pdfminer_layout"
+    layout_texts: list[str] = []  # pdfminer's texts of the pages it laid out, when PDFium read the document
     try:
         for page in iter_layout_pages(document):
             if first_page is None or (len(raw_pages) < 2 and not _lines(first_page)):
                 first_page = page  # a cover that is only an image: the title is on the next page
-            if len(raw_pages) < 4:
+            if len(raw_pages) < LAYOUT_PAGES:
                 sizes.extend(line.size for line in _lines(page))
             raw_pages.append(_page_text(page))
-        if isinstance(declared_pages, int) and declared_pages > len(raw_pages):
+            if pdfium_pages is not None and len(raw_pages) == min(LAYOUT_PAGES, len(pdfium_pages)):
+                if (any(text.split() for text in pdfium_pages) and cid_ratio("\n".join(raw_pages)) <= 0.1
+                        and engines_agree(raw_pages, pdfium_pages[:len(raw_pages)]) >= MIN_ENGINE_AGREEMENT):
+                    layout_texts, raw_pages, text_engine = raw_pages, list(pdfium_pages), "pdfium"
+                    break
+                pdfium_pages = None  # disagreement: pdfminer reads the rest
+        if text_engine != "pdfium" and isinstance(declared_pages, int) and declared_pages > len(raw_pages):
             # pages the xref chain does not reach (case 010): read them from a full object scan
             rescued = [_page_text(page) for page in iter_layout_pages(rescan_document(data))]
             if len(rescued) > len(raw_pages):
@@ -408,7 +475,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     page_texts, _removed = strip_running_lines([normalise_text(text) for text in raw_pages])
     pages = [Page(number=i + 1, text=text) for i, text in enumerate(page_texts)]
     words = sum(len(p.text.split()) for p in pages)
-    text_source = FieldProvenance(source="pdfminer_layout", confidence=0.8)
+    text_source = FieldProvenance(source=text_engine, confidence=0.8)
     if words == 0 and ocr:
         from extractors.ocr import ocr_page
 
@@ -434,6 +501,11 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
         text_source = FieldProvenance(source="none: no text layer and OCR is not enabled", confidence=0.0)
 
     provenance: dict[str, FieldProvenance] = {"text": text_source}
+    # metadata (title, date, DOI, publisher) is read from pdfminer's first pages whichever engine
+    # read the body: its reading order keeps a cover's lines together (PDFium reads a turned
+    # table's rows first and the cover's date line last)
+    meta_texts = strip_running_lines([normalise_text(text) for text in layout_texts + raw_pages[len(layout_texts):]])[0] \
+        if layout_texts else [p.text for p in pages]
     xmp = _xmp_of(document)
     info_title = _info_text(info, "Title")
     meta_title, meta_source = info_title, "pdf_info"
@@ -442,7 +514,7 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     title, title_source, confidence = choose_pdf_title(
         meta_title,
         layout_title(first_page, statistics.median(sizes) if sizes else None) if first_page is not None else None,
-        " ".join(p.text for p in pages[:2]))
+        " ".join(meta_texts[:2]))
     if title:
         if meta_source == "pdf_xmp":
             title_source = title_source.replace("pdf_info", "pdf_xmp")
@@ -458,20 +530,19 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
             provenance["authors"] = FieldProvenance(source="pdf_xmp", confidence=0.5)
     publisher, publisher_source = normalise_publisher(xmp.publisher), "pdf_xmp"
     if not publisher:
-        texts = [p.text for p in pages]
-        publisher, publisher_source = publisher_in_text(texts[:3], texts[3:][-2:])
+        publisher, publisher_source = publisher_in_text(meta_texts[:3], meta_texts[3:][-2:])
     if publisher:
         provenance["publisher"] = FieldProvenance(source=publisher_source,
                                                   confidence=0.6 if publisher_source == "pdf_xmp" else 0.5)
     info_date = pdf_date(resolve1(info.get("CreationDate"))) or pdf_date(resolve1(info.get("ModDate")))
-    published, date_source, date_confidence = choose_pdf_date(info_date or xmp.created, [p.text for p in pages[:3]])
+    published, date_source, date_confidence = choose_pdf_date(info_date or xmp.created, meta_texts[:3])
     if date_source == "pdf_info_creation_date" and not info_date:
         date_source = "pdf_xmp_create_date"
     if published:
         provenance["published_date"] = FieldProvenance(source=date_source, confidence=date_confidence)
     doi, doi_source = xmp.doi, "pdf_xmp"
-    if not doi and pages:
-        doi, doi_source = doi_in_text(pages[0].text), "pdf_first_page_text"
+    if not doi and meta_texts:
+        doi, doi_source = doi_in_text(meta_texts[0]), "pdf_first_page_text"
     if doi:
         provenance["doi"] = FieldProvenance(source=doi_source, confidence=0.8 if doi_source == "pdf_xmp" else 0.6)
     text = "\n\n".join(p.text for p in pages)

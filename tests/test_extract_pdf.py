@@ -121,3 +121,80 @@ def test_text_quality_flags():
     assert "unmapped_glyphs" in flags and score < 0.3
     score, flags = text_quality("12 34 56 78 90 11 12 13 ab")
     assert "low_letter_ratio" in flags and score < 1.0
+
+
+# --- the PDFium text engine (extraction.pdf_text: pdfium) ----------------------------------
+
+def _words(doc) -> set[str]:
+    return set(" ".join(page.text for page in doc.pages).lower().split())
+
+
+def _metadata(doc) -> tuple:
+    return (doc.title, doc.authors, doc.publisher, doc.doi, doc.published_date, doc.language, doc.page_count,
+            {name: p.source for name, p in doc.provenance.items() if name != "text"})
+
+
+def test_pdfium_engine_reads_the_demo_reports_like_pdfminer():
+    from demo.build import render_report_pdf, to_pdf_text
+    from demo.content import DOCUMENTS
+
+    reports = [document for document in DOCUMENTS if document.kind == "report"]
+    assert reports
+    for document in reports:
+        data = render_report_pdf(document)
+        plain = extract(data, url="https://example.org/r.pdf", pdf_text="pdfminer")
+        fast = extract(data, url="https://example.org/r.pdf")  # the default engine
+        assert plain.provenance["text"].source == "pdfminer_layout"
+        assert fast.provenance["text"].source == "pdfium"
+        assert _metadata(fast) == _metadata(plain)
+        assert fast.title == to_pdf_text(document.title)
+        assert len(fast.pages) == len(plain.pages)
+        assert _words(fast) == _words(plain)  # running footers stripped alike
+
+
+@pytest.mark.parametrize("name", [
+    "collab-gm-legislative-theatre-evaluation.pdf",
+    "nics-background-checks-2015-11-rotated.pdf",  # a turned table: PDFium reads its rows first
+    "federal-register-2020-17221.pdf",
+    "collab-ofsted-jtai-bexley-2020-03-06.pdf",
+])
+def test_pdfium_engine_keeps_pdfminer_metadata_on_real_reports(corpus_dir, name):
+    data = (corpus_dir / "docs" / name).read_bytes()
+    plain = extract(data, url=name, pdf_text="pdfminer")
+    fast = extract(data, url=name, pdf_text="pdfium")
+    assert fast.provenance["text"].source == "pdfium"
+    assert _metadata(fast) == _metadata(plain)
+    overlap = len(_words(fast) & _words(plain)) / len(_words(fast) | _words(plain))
+    assert overlap >= 0.95, overlap
+    assert not any("\ufffe" in page.text for page in fast.pages)  # PDFium's end-of-line hyphen mark
+
+
+def test_pdfium_engine_falls_back_to_pdfminer_where_pdfium_would_read_wrong_text(cases_dir):
+    # case 013: PDFium reads the unmapped glyphs as shifted letters ("+HOORZRUOG"); the engines
+    # disagree, so pdfminer's (cid:N) reading and its clear error stand
+    data = (cases_dir / "013-pdf-cid-font-without-tounicode" / "cid_no_tounicode.pdf").read_bytes()
+    with pytest.raises(ExtractionError, match=r"no Unicode mapping.*\(cid:N\)"):
+        extract(data, url="x.pdf", pdf_text="pdfium")
+    # case 010: pdfminer's own recovery of pages behind the broken xref chain is kept
+    doc = extract((cases_dir / CASE_010).read_bytes(), url="x.pdf", pdf_text="pdfium")
+    assert [page.text for page in doc.pages] == ["Page1", "Page2", "Page3", "Page4"]
+    assert "xref_recovered" in doc.quality.flags
+
+
+def test_pdfium_engine_keeps_pdfminer_errors_and_metadata_only(corpus_dir):
+    docs = corpus_dir / "docs"
+    with pytest.raises(ExtractionError, match="needs a password"):
+        extract((docs / "password-example.pdf").read_bytes(), url="p.pdf", pdf_text="pdfium")
+    scanned = extract((docs / "scanned-huckleberry-finn-p22.pdf").read_bytes(), url="s.pdf", pdf_text="pdfium")
+    assert "metadata_only" in scanned.quality.flags
+    with pytest.raises(ValueError, match="unknown PDF text engine 'mupdf'"):
+        extract((docs / "password-example.pdf").read_bytes(), url="p.pdf", pdf_text="mupdf")
+
+
+def test_engines_agree_measures_word_overlap():
+    from extractors.pdf import engines_agree
+
+    assert engines_agree(["Hello world"], ["hello  World"]) == 1.0
+    assert engines_agree([""], [""]) == 1.0
+    assert engines_agree(["Hello world"], ["+HOORZRUOG"]) == 0.0
+    assert engines_agree(["a b c d"], ["a b c e"]) == pytest.approx(3 / 5)

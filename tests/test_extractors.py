@@ -132,6 +132,16 @@ def test_isolation_pool_reports_bad_file_and_survives(demo_site):
         assert doc.title == POSTS[1].title
 
 
+def test_isolation_pool_reads_pdfs_with_the_configured_engine(demo_site):
+    data = next((demo_site / "reports").glob("*.pdf")).read_bytes()
+    for engine, source in (("pdfminer", "pdfminer_layout"), ("pdfium", "pdfium")):
+        with ExtractionPool(ExtractionSettings(workers=1, timeout_s=60, pdf_text=engine)) as pool:
+            doc = pool.result(pool.submit(data, url="r.pdf"))
+        assert doc.provenance["text"].source == source
+    with pytest.raises(ValueError, match="pdf_text"):
+        ExtractionSettings(pdf_text="mupdf")
+
+
 def test_isolation_pool_kills_a_stuck_extraction():
     with ExtractionPool(ExtractionSettings(workers=1, timeout_s=0.05)) as pool:
         big = ("<html><body>" + "<p>word " * 200000 + "</body></html>").encode()
