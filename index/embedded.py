@@ -34,8 +34,8 @@ from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause, fuse, highlight,
     is_constrained,
-    matching_documents, paginate, query_terms, retrieval_depth, scoring_fts5_query, similar_text, sort_by_date,
-    title_key,
+    matching_documents, paginate, prefix_range, prefix_terms, query_terms, retrieval_depth, scoring_fts5_query,
+    similar_text, sort_by_date, title_key, vocabulary_words, PREFIX_WORDS_LIMIT,
 )
 
 SCHEMA = """
@@ -59,7 +59,11 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
   title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY) WITHOUT ROWID;
 """
+# ``words``: every folded word ever indexed (index.query.vocabulary_words), unstemmed, so a
+# ``prefix*`` can add the words that begin with it (index.query.fts5_clause). Words of deleted
+# documents stay: an alternative that matches nothing costs nothing.
 
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
@@ -88,7 +92,20 @@ class EmbeddedIndex:
         elif int(stored) != dimension:
             raise IndexMismatch(f"{path} holds {stored}-dimensional embeddings but the model gives {dimension}; "
                               "re-index with the original model or use a new index path")
+        if self._meta("words") is None:
+            self._build_words()
         self._snapshot_cache: _Snapshot | None = None
+
+    def _build_words(self) -> None:
+        """Fill the ``words`` table from the stored titles and chunk texts (an index written before
+        the table existed; once, at open)."""
+        with self._lock, self._transaction():
+            for query in ("SELECT title FROM documents", "SELECT text FROM chunks"):
+                cursor = self._db.execute(query)
+                while rows := cursor.fetchmany(2000):
+                    self._db.executemany("INSERT OR IGNORE INTO words(word) VALUES (?)",
+                                         [(w,) for w in vocabulary_words(r[0] for r in rows)])
+            self._set_meta("words", "1")
 
     # -- housekeeping -----------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -173,6 +190,8 @@ class EmbeddedIndex:
                 (doc.id, chunk.ordinal, chunk.page, chunk.text, np.asarray(vector, np.float32).tobytes()))
             self._db.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?,?,?)",
                              (cur.lastrowid, (doc.title or "") if chunk.ordinal == 0 else "", chunk.text))
+        self._db.executemany("INSERT OR IGNORE INTO words(word) VALUES (?)",
+                             [(w,) for w in vocabulary_words([doc.title, *(c.text for c in chunks)])])
 
     def delete(self, doc_id: str) -> bool:
         """Delete a document and its chunks; True when it existed."""
@@ -274,11 +293,13 @@ class EmbeddedIndex:
         chunk -> document map, so no chunk row is read and no snippet is built here (only the
         page's hits get one, :meth:`_snippets`). Raises ValueError for an unparseable query."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
-        fts = scoring_fts5_query(query.text)
+        words = self._prefix_words(query.text)
+        fts = scoring_fts5_query(query.text, words)
         if fts is None:
             return empty
         if is_constrained(query.text):  # AND / NOT hold per document, not per chunk
-            matched = matching_documents(clause_groups(query.text), lambda term: self._documents_with(snap, term))
+            matched = matching_documents(clause_groups(query.text),
+                                         lambda term: self._documents_with(snap, term, words))
             within = np.zeros(len(snap.names), bool)
             within[[snap.doc_pos[d] for d in matched]] = True
             allowed = within if allowed is None else allowed & within
@@ -306,12 +327,25 @@ class EmbeddedIndex:
         order = np.lexsort((docs, -scores, later))  # positions follow ids: ties go by id
         return docs[order], scores[order], chunk_ids[order]
 
-    def _documents_with(self, snap: "_Snapshot", term: QueryTerm) -> set[str]:
-        """Ids of the documents with a chunk (or title) matching one clause. Raises ValueError
-        when SQLite cannot parse it."""
+    def _prefix_words(self, text: str) -> dict[str, list[str]]:
+        """``prefix -> indexed words beginning with it`` (at most :data:`PREFIX_WORDS_LIMIT`,
+        shortest first) for each ``prefix*`` of the query (:func:`index.query.fts5_clause`)."""
+        found: dict[str, list[str]] = {}
+        for word in prefix_terms(text):
+            bounds = prefix_range(word)
+            if bounds is not None:
+                rows = self._db.execute("SELECT word FROM words WHERE word >= ? AND word < ? "
+                                        "ORDER BY length(word), word LIMIT ?", (*bounds, PREFIX_WORDS_LIMIT))
+                found[word] = [r[0] for r in rows]
+        return found
+
+    def _documents_with(self, snap: "_Snapshot", term: QueryTerm,
+                        prefix_words: dict[str, list[str]] | None = None) -> set[str]:
+        """Ids of the documents with a chunk (or title) matching one clause (``prefix_words`` as
+        in :func:`index.query.fts5_clause`). Raises ValueError when SQLite cannot parse it."""
         try:
             rows = self._db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
-                                    (fts5_clause(term),)).fetchall()
+                                    (fts5_clause(term, prefix_words),)).fetchall()
         except sqlite3.OperationalError as exc:
             raise ValueError(f"cannot parse query clause {' '.join(term.words)!r}: {exc}") from None
         docs = snap.docs_of_chunks(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
@@ -320,7 +354,7 @@ class EmbeddedIndex:
     def _snippets(self, text: str, chunk_ids: list[int]) -> dict[int, tuple[int | None, str]]:
         """``chunk id -> (page, FTS5 <mark> snippet)`` for the query ``text``, for the chunks of
         one page of hits."""
-        fts = scoring_fts5_query(text)
+        fts = scoring_fts5_query(text, self._prefix_words(text))
         if fts is None or not chunk_ids:
             return {}
         sql = ("SELECT c.page, snippet(chunks_fts, 1, '<mark>', '</mark>', ' … ', 32) FROM chunks_fts "

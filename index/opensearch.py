@@ -35,6 +35,7 @@ errors are reported with their reasons and never retried.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -54,7 +55,8 @@ from index.backend import IndexMismatch
 from index.query import (
     CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fuse, highlight, is_constrained,
-    matching_documents, merge_by_score, paginate, parse_query, query_terms, retrieval_depth, scoring_terms,
+    matching_documents, merge_by_score, paginate, parse_query, prefix_terms, query_terms, retrieval_depth,
+    scoring_terms,
     similar_text, sort_by_date, title_key,
 )
 
@@ -97,14 +99,22 @@ _ENGLISH = {"type": "text", "analyzer": "english"}
 # query finds the same documents in both backends (the `english` analyzer dropped stop words, making
 # `inspection NOT the` exclude nothing, and kept accents, so `naive` missed `naïve`).
 TEXT_ANALYZER = "hub_text"
+WORDS_ANALYZER = "hub_words"  # the same without stemming: the ``words`` sub-field that ``prefix*`` also searches
 _ANALYSIS = {"analyzer": {TEXT_ANALYZER: {"type": "custom", "tokenizer": "standard",
-                                          "filter": ["lowercase", "asciifolding", "porter_stem"]}}}
-_TEXT = {"type": "text", "analyzer": TEXT_ANALYZER}
+                                          "filter": ["lowercase", "asciifolding", "porter_stem"]},
+                          WORDS_ANALYZER: {"type": "custom", "tokenizer": "standard",
+                                           "filter": ["lowercase", "asciifolding"]}}}
+
+
+def _text_field() -> dict:
+    """A chunk text field: analysed by :data:`TEXT_ANALYZER`, with the unstemmed ``words`` sub-field."""
+    return {"type": "text", "analyzer": TEXT_ANALYZER,
+            "fields": {"words": {"type": "text", "analyzer": WORDS_ANALYZER, "index_options": "docs"}}}
 
 
 def documents_mapping() -> dict:
-    """Settings and strict mappings of a physical documents index."""
-    return {
+    """Settings and strict mappings of a physical documents index (a fresh copy each call)."""
+    return copy.deepcopy({
         "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
         "mappings": {
             "dynamic": "strict",
@@ -127,16 +137,17 @@ def documents_mapping() -> dict:
                 "data": {"type": "object", "enabled": False},
             },
         },
-    }
+    })
 
 
 def chunks_mapping(dimension: int) -> dict:
     """Settings and strict mappings of a physical chunks index with ``dimension``-sized vectors.
 
     The ``knn_vector`` sets ``engine: lucene`` explicitly: the default (faiss) and nmslib need
-    native libraries; without them the node dies on the first refresh.
+    native libraries; without them the node dies on the first refresh. A fresh copy each call
+    (the field specs are shared module constants).
     """
-    return {
+    return copy.deepcopy({
         "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "knn": True},
                      "analysis": _ANALYSIS},
         "mappings": {
@@ -145,8 +156,8 @@ def chunks_mapping(dimension: int) -> dict:
                 "doc_id": _KEYWORD,
                 "ordinal": {"type": "integer"},
                 "page": {"type": "integer"},
-                "title": _TEXT,
-                "body": _TEXT,
+                "title": _text_field(),
+                "body": _text_field(),
                 "vector": {
                     "type": "knn_vector",
                     "dimension": dimension,
@@ -163,7 +174,7 @@ def chunks_mapping(dimension: int) -> dict:
                 "evidence_types": _KEYWORD,
             },
         },
-    }
+    })
 
 
 # -- bulk loading -------------------------------------------------------------------------------
@@ -302,32 +313,42 @@ def bulk_load(client: Any, actions: Iterable[dict | str], *, max_retries: int = 
 
 # -- query building -----------------------------------------------------------------------------
 
-def _clause(term: QueryTerm, prefix_stems: dict[str, str] | None = None) -> dict:
+def _clause(term: QueryTerm, prefix_stems: dict[str, str] | None = None,
+            prefix_words: dict[str, str] | None = None) -> dict:
     """One parsed clause over ``title^4`` and ``body`` (scores summed, like FTS5 bm25 columns).
 
     A ``prefix*`` is a ``prefix`` query on the word as the index analyses it (``prefix_stems``:
     word -> analysed token, from :meth:`OpenSearchIndex._prefix_stems`), as FTS5 stems a prefix
     before matching (``housing*`` -> ``hous*``): every term with that beginning matches, where
     ``match_phrase_prefix`` stops at its first 50 (``c*`` found 60 of the 75 documents FTS5 finds).
-    Prefix matches score a constant per field. A clause limited to ``title:`` searches the title only."""
+    A stemmed prefix misses words whose stem is shorter than it (``evaluat*`` vs ``evalu`` for
+    ``evaluation``), so with ``prefix_words`` (word -> the word as the unstemmed ``words``
+    sub-field files it) the prefix also runs on that sub-field, as the embedded index adds the
+    words that begin with it (:func:`index.query.fts5_clause`). Prefix matches score a constant
+    per field (``dis_max`` of the two). A clause limited to ``title:`` searches the title only."""
     text = " ".join(term.words)
     fields = [("title", TITLE_WEIGHT)] + ([] if term.field == "title" else [("body", BODY_WEIGHT)])
     if term.prefix:
         stem = (prefix_stems or {}).get(text, text.lower())
-        should = [{"prefix": {name: {"value": stem, "boost": boost}}} for name, boost in fields]
+        folded = (prefix_words or {}).get(text)
+        should = [{"prefix": {name: {"value": stem, "boost": boost}}} if folded is None else
+                  {"dis_max": {"boost": boost, "queries": [{"prefix": {name: {"value": stem}}},
+                                                           {"prefix": {f"{name}.words": {"value": folded}}}]}}
+                  for name, boost in fields]
     else:
         kind = "match_phrase" if len(term.words) > 1 else "match"
         should = [{kind: {name: {"query": text, "boost": boost}}} for name, boost in fields]
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def text_query(text: str, prefix_stems: dict[str, str] | None = None) -> dict | None:
+def text_query(text: str, prefix_stems: dict[str, str] | None = None,
+               prefix_words: dict[str, str] | None = None) -> dict | None:
     """The scoring query of the user query language (:func:`index.query.scoring_terms`): every
     clause but the ``NOT`` ones, ORed, so a document's best chunk may hold any of them. ``AND`` and
     ``NOT`` hold per document, not per chunk: :meth:`OpenSearchIndex._text_match` adds the ids of
-    the documents that satisfy them as a filter. ``prefix_stems`` as in :func:`_clause`. None when
-    no clause is left."""
-    clauses = [_clause(term, prefix_stems) for term in scoring_terms(text)]
+    the documents that satisfy them as a filter. ``prefix_stems`` and ``prefix_words`` as in
+    :func:`_clause`. None when no clause is left."""
+    clauses = [_clause(term, prefix_stems, prefix_words) for term in scoring_terms(text)]
     if not clauses:
         return None
     if len(clauses) == 1:
@@ -419,6 +440,7 @@ class OpenSearchIndex:
             options["http_auth"] = (username, password or "")
         self._client = OpenSearch(**options)
         self._by_query_api: bool | None = None  # whether _delete_by_query/_reindex exist (None: not tried)
+        self._words_field = True  # whether title and body have the unstemmed ``words`` sub-field (checked by ensure)
         try:
             self.ensure()
         except BaseException:
@@ -527,6 +549,12 @@ class OpenSearchIndex:
                 log.warning("%s analyses text with %r, not %r: stop words and accents match differently "
                             "from the embedded index; run `evidence-hub reindex` to rebuild it",
                             name, analyzer, TEXT_ANALYZER)
+            self._words_field = all("words" in properties.get(field, {}).get("fields", {})
+                                    for field in ("title", "body"))
+            if not self._words_field:
+                log.warning("%s has no unstemmed 'words' sub-field (built before it): a prefix* longer than "
+                            "its words' stem (evaluat* for evaluation) finds nothing; run "
+                            "`evidence-hub reindex` to rebuild it", name)
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -816,31 +844,32 @@ class OpenSearchIndex:
         :meth:`_documents_with`). None when no clause is left. Raises ValueError for a query the
         cluster refuses."""
         stems = self._prefix_stems(query.text)
-        scoring = text_query(query.text, stems)
+        words = self._prefix_stems(query.text, "body.words") if self._words_field else None
+        scoring = text_query(query.text, stems, words)
         if scoring is None or not is_constrained(query.text):
             return scoring
         matched = matching_documents(clause_groups(query.text),
-                                     lambda term: self._documents_with(term, query.filters, stems))
+                                     lambda term: self._documents_with(term, query.filters, stems, words))
         return {"bool": {"must": [scoring], "filter": [ids_filter("doc_id", sorted(matched))]}}
 
-    def _prefix_stems(self, text: str) -> dict[str, str]:
+    def _prefix_stems(self, text: str, field: str = "body") -> dict[str, str]:
         """``word -> token`` for each ``prefix*`` word of the query, analysed by the chunks'
-        ``body`` field (the ``_analyze`` API, so an index built with another analyzer stems its
-        own way); a word the analyzer drops keeps its lower-cased form."""
+        ``field`` (``body``: stemmed; ``body.words``: not; the ``_analyze`` API, so an index built
+        with another analyzer stems its own way); a word the analyzer drops keeps its lower-cased
+        form."""
         stems = {}
-        for term in parse_query(text):
-            word = " ".join(term.words)
-            if term.prefix and word not in stems:
-                tokens = self._client.indices.analyze(index=self.chunks_alias,
-                                                      body={"field": "body", "text": word}).get("tokens", [])
-                stems[word] = tokens[0]["token"] if tokens else word.lower()
+        for word in prefix_terms(text):
+            tokens = self._client.indices.analyze(index=self.chunks_alias,
+                                                  body={"field": field, "text": word}).get("tokens", [])
+            stems[word] = tokens[0]["token"] if tokens else word.lower()
         return stems
 
-    def _documents_with(self, term: QueryTerm, filters: SearchFilters, prefix_stems: dict[str, str]) -> set[str]:
+    def _documents_with(self, term: QueryTerm, filters: SearchFilters, prefix_stems: dict[str, str],
+                        prefix_words: dict[str, str] | None = None) -> set[str]:
         """Ids of the documents (within ``filters``) with a chunk matching one clause: a
         ``composite`` aggregation on ``doc_id``, paged :data:`CLAUSE_PAGE` buckets at a time."""
         body: dict[str, Any] = {"size": 0, "track_total_hits": False, "query": {"bool": {
-            "must": [_clause(term, prefix_stems)], "filter": filter_clauses(filters)}}}
+            "must": [_clause(term, prefix_stems, prefix_words)], "filter": filter_clauses(filters)}}}
         found: set[str] = set()
         after = None
         while True:
@@ -922,10 +951,17 @@ class OpenSearchIndex:
                 "type": "unified", "fragment_size": SNIPPET_CHARS, "number_of_fragments": 1,
                 "no_match_size": SNIPPET_CHARS}}},
         }
+        if self._words_field and prefix_terms(query.text):  # a prefix that matched only unstemmed words
+            body["highlight"]["fields"]["body.words"] = {"type": "unified", "fragment_size": SNIPPET_CHARS,
+                                                         "number_of_fragments": 1}
         has_phrase = any(len(t.words) > 1 for t in parse_query(query.text))
         out = {}
         for hit in self._search(self.chunks_alias, body)["hits"]["hits"]:
-            snippet = " … ".join(hit.get("highlight", {}).get("body", []))
+            marked = hit.get("highlight", {})
+            fragments = marked.get("body", [])
+            if not any("<mark>" in f for f in fragments) and marked.get("body.words"):
+                fragments = marked["body.words"]
+            snippet = " … ".join(fragments)
             if has_phrase:  # the highlighter marks a phrase word by word: mark it as one run
                 snippet = _MARK_RUN.sub(r"\1", snippet)
             out[_field(hit, "doc_id")] = (_field(hit, "page"), snippet)
@@ -1181,6 +1217,7 @@ class OpenSearchIndex:
                 for action in ({"remove": {"index": current[kind], "alias": alias}},
                                {"add": {"index": new[kind], "alias": alias}})
             ]})
+            self._check_chunks_mapping()
         except Exception:
             for name in created:  # unused new indices (checked: a timed-out alias switch may have happened)
                 try:

@@ -423,11 +423,62 @@ def matching_documents(groups: list[ClauseGroup], documents_with: Callable[[Quer
     return matched
 
 
-def fts5_clause(term: QueryTerm) -> str:
+def fts5_clause(term: QueryTerm, prefix_words: dict[str, list[str]] | None = None) -> str:
     """One clause in SQLite FTS5 syntax: a quoted phrase (or word), ``*`` for a prefix, behind a
-    column filter (``title : ...``) when the clause is limited to a field."""
-    clause = '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+    column filter (``title : ...``) when the clause is limited to a field.
+
+    FTS5 stems a prefix as a word (``evaluat*`` stays ``evaluat``) and matches it against stems
+    (``evaluation`` is stored as ``evalu``), so a prefix longer than its words' stem finds nothing;
+    ``prefix_words`` (prefix -> indexed words that begin with it, :func:`prefix_range`) adds those
+    words as alternatives, which FTS5 stems like the text: ``("evaluat"* OR "evaluation" OR ...)``."""
+    word = " ".join(term.words)
+    clause = '"' + word + '"' + ("*" if term.prefix else "")
+    extra = (prefix_words or {}).get(word, []) if term.prefix else []
+    if extra:
+        clause = "(" + " OR ".join([clause] + ['"' + w + '"' for w in extra]) + ")"
     return f"{term.field} : {clause}" if term.field else clause
+
+
+PREFIX_WORDS_LIMIT = 64
+"""Most indexed words a ``prefix*`` adds as alternatives (shortest first). A prefix shared by more
+words is short, and a short prefix is already a prefix of their stems."""
+VOCABULARY_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def fold_word(text: str) -> str:
+    """A word as the index's tokenizers file it: NFKC, case-folded, accents removed (FTS5's
+    ``unicode61 remove_diacritics 2``; OpenSearch's ``lowercase`` + ``asciifolding``)."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def vocabulary_words(texts) -> set[str]:
+    """The distinct folded words (:func:`fold_word`) of ``texts`` (an iterable of strings): letters
+    and digits, split at anything else as FTS5's ``unicode61`` tokenizer splits."""
+    words: set[str] = set()
+    for text in texts:
+        if text:
+            words.update(VOCABULARY_WORD_RE.findall(fold_word(text)))
+    return words
+
+
+def prefix_range(prefix: str) -> tuple[str, str] | None:
+    """``(low, high)`` such that ``low <= word < high`` holds for exactly the words that begin with
+    the folded ``prefix``; None for a prefix with no letter or digit."""
+    low = fold_word(prefix)
+    if not VOCABULARY_WORD_RE.fullmatch(low):
+        return None
+    return low, low[:-1] + chr(ord(low[-1]) + 1)
+
+
+def prefix_terms(text: str) -> list[str]:
+    """The words of the query's ``prefix*`` clauses (each once, in order)."""
+    seen: list[str] = []
+    for term in parse_query(text):
+        word = " ".join(term.words)
+        if term.prefix and word not in seen:
+            seen.append(word)
+    return seen
 
 
 def scoring_terms(text: str) -> list[QueryTerm]:
@@ -437,9 +488,10 @@ def scoring_terms(text: str) -> list[QueryTerm]:
     return [term for group in clause_groups(text) for term in group.must]
 
 
-def scoring_fts5_query(text: str) -> str | None:
-    """:func:`scoring_terms` in SQLite FTS5 syntax, ORed (None when nothing is left)."""
-    parts = [fts5_clause(term) for term in scoring_terms(text)]
+def scoring_fts5_query(text: str, prefix_words: dict[str, list[str]] | None = None) -> str | None:
+    """:func:`scoring_terms` in SQLite FTS5 syntax, ORed (None when nothing is left);
+    ``prefix_words`` as in :func:`fts5_clause`."""
+    parts = [fts5_clause(term, prefix_words) for term in scoring_terms(text)]
     return " OR ".join(parts) if parts else None
 
 

@@ -221,6 +221,41 @@ def test_committed_data_survives_reopen_and_dimension_is_checked(index, tmp_path
         EmbeddedIndex(tmp_path / "index.sqlite", 768)
 
 
+def test_prefix_reaches_words_longer_than_their_stem_also_in_an_older_index(index, tmp_path, embedder):
+    """``evaluat*`` finds "evaluation" (stored as the stem ``evalu``); an index written before the
+    ``words`` table gets it filled from its stored text when opened."""
+    assert _ids(index, embedder, "evaluat*", "bm25") == ["d1"]
+    assert _ids(index, embedder, "voluntar*", "bm25") == ["d1"]  # voluntary -> voluntari
+    assert _ids(index, embedder, "evaluat* AND knife", "bm25") == []
+    assert _ids(index, embedder, "evaluat* AND partnerships", "bm25") == ["d1"]
+    hit = index.search(SearchQuery(text="evaluat*", mode="bm25")).hits[0]
+    assert "<mark>evaluation</mark>" in hit.snippet.lower()
+    index.close()
+    with sqlite3.connect(tmp_path / "index.sqlite") as db:  # as an index of an earlier version
+        db.execute("DELETE FROM words")
+        db.execute("DELETE FROM meta WHERE key = 'words'")
+    older = EmbeddedIndex(tmp_path / "index.sqlite", embedder.dimension)
+    try:
+        assert _ids(older, embedder, "evaluat*", "bm25") == ["d1"]
+        assert _ids(older, embedder, "discharg*", "bm25") == ["d3"]  # from the title and the text
+    finally:
+        older.close()
+
+
+def test_prefix_words_helpers():
+    from index.query import fold_word, fts5_clause, parse_query, prefix_range, vocabulary_words
+
+    assert fold_word("Naïve ÉVALUATION") == "naive evaluation"
+    assert vocabulary_words(["Co-operation, naïve_x", None, "covid19"]) == {"co", "operation", "naive", "x",
+                                                                             "covid19"}
+    assert prefix_range("Evaluat") == ("evaluat", "evaluau")
+    assert prefix_range("*") is None
+    term = parse_query("title:evaluat*")[0]
+    assert fts5_clause(term, {"evaluat": ["evaluate", "evaluation"]}) == \
+        'title : ("evaluat"* OR "evaluate" OR "evaluation")'
+    assert fts5_clause(term) == 'title : "evaluat"*'
+
+
 def test_shape_mismatch_is_refused(index):
     doc = index.get("d2")
     with pytest.raises(ValueError, match="vectors shape"):

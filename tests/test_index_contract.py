@@ -627,3 +627,31 @@ def test_small_exact_title_and_hits_carry_labels(small, small_embed):
     assert [label.id for label in hit.evidence_types] == ["E1", "E2"] and "<mark>partnership</mark>" in hit.snippet
     assert isinstance(_search(small, small_embed, "partnership", "bm25", facets=["year"]).facets["year"][0],
                       FacetValue)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_prefix_longer_than_the_stem_finds_its_words(split, small_embed, mode):
+    """``pooled*`` finds "pooled" although the index files it under the stem ``pool`` (both backends
+    used to stem the prefix alone, ``pooled``, and match it against stems: nothing; a fresh-user
+    check found ``evaluat*`` 1 document against ``evalu*`` 33 on the corpus)."""
+    def found(text):
+        response = _search(split, small_embed, text, mode, limit=50)
+        assert response.total == len(response.hits)
+        return {h.id for h in response.hits}
+
+    def plain(expected):  # hybrid adds the semantic candidates to a query without AND / NOT / title:
+        return expected if mode == "bm25" else ALL_SPLIT
+
+    assert found("pooled*") == plain({"m2", "m4"})  # m2 says pooled, m4's title does
+    assert found("agencie*") == plain({"m1"})  # agencies -> agenc
+    assert found("attende*") == plain({"m1"})
+    assert found("Investme*") == plain({"m5"})  # case and a word that stems to a shorter form
+    assert found("pool*") == plain({"m2", "m4"})  # the stem itself, as before
+    assert found("zq*") == plain({"m6", "m7"})  # sixty words behind one prefix: still every document
+    assert found("title:pooled*") == {"m4"}
+    assert found("pooled* NOT guide") == {"m2"}
+    assert found("pooled* AND councils") == {"m2", "m4"}
+    assert found("agencie* AND police") == {"m1"}
+    assert found("pooledx* AND councils") == set()
+    response = _search(split, small_embed, "agencie*", "bm25", limit=5)
+    assert "<mark>" in response.hits[0].snippet

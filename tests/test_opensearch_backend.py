@@ -265,6 +265,36 @@ def test_an_index_built_with_the_english_analyzer_is_reported_and_reindex_rebuil
     assert "analyses text with" not in caplog.text
 
 
+def test_an_index_without_the_words_sub_field_is_reported_and_reindex_adds_it(make_index, embedder,
+                                                                              opensearch_url, caplog):
+    """Indices made before the unstemmed ``words`` sub-field answer a prefix by stems only
+    (``agencie*`` misses "agencies", filed as ``agenc``): opening one says to reindex, and the
+    rebuilt version finds the word."""
+    from index.opensearch import OpenSearchIndex, chunks_mapping, documents_mapping
+
+    prefix = f"test-{uuid4().hex[:8]}"
+    old = chunks_mapping(embedder.dimension)
+    for field in ("title", "body"):
+        del old["mappings"]["properties"][field]["fields"]
+    client = make_index().client
+    client.indices.create(index=f"{prefix}-chunks-v1", body={**old, "aliases": {f"{prefix}-chunks": {}}})
+    client.indices.create(index=f"{prefix}-documents-v1",
+                          body={**documents_mapping(), "aliases": {f"{prefix}-documents": {}}})
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        idx = make_index(prefix)
+    assert f"{prefix}-chunks-v1 has no unstemmed 'words' sub-field" in caplog.text
+    _add(idx, embedder, "b1", "Plans", "The agencies budgeted for repairs.", "P2", 2020, "Alpha")
+    assert _ids(idx, embedder, "agenc*", "bm25") == ["b1"]
+    assert _ids(idx, embedder, "agencie*", "bm25") == []  # the stem is agenc
+    assert idx.reindex() == "v2"
+    assert _ids(idx, embedder, "agencie*", "bm25") == ["b1"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        OpenSearchIndex(hosts=[opensearch_url], dimension=embedder.dimension, index_prefix=prefix,
+                        timeout_s=60).close()
+    assert "'words' sub-field" not in caplog.text
+
+
 def test_reindex_under_concurrent_search_load(index, embedder):
     vector = embedder.encode(["knife crime"])[0]
     stop, errors, empties, searches = threading.Event(), [], [], [0]
