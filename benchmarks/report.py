@@ -339,9 +339,17 @@ def section_extraction(r: Report, results: dict[str, dict]) -> None:
     if f.get("pdf_ratio") is not None:
         r.add("### PDF speed",
               table(["figure", "value"], [
-                  ["hub PDF path", f"{fmt(f.get('pdf_hub_pages_per_s'), ',.1f')} pages/s"],
+                  ["hub PDF path (`extraction.pdf_text: pdfium`, the default)",
+                   f"{fmt(f.get('pdf_hub_pages_per_s'), ',.1f')} pages/s"],
+                  ["hub PDF path (`extraction.pdf_text: pdfminer`)",
+                   f"{fmt(f.get('pdf_hub_pdfminer_pages_per_s'), ',.1f')} pages/s"],
                   ["plain pdfminer.six `extract_text`", f"{fmt(f.get('pdf_plain_pages_per_s'), ',.1f')} pages/s"],
+                  ["plain pypdfium2 `get_text_range`", f"{fmt(f.get('pdf_plain_pdfium_pages_per_s'), ',.1f')} pages/s"],
                   ["hub / pdfminer", fmt(f.get("pdf_ratio"), ".2f")],
+                  ["hub / pypdfium2", fmt(f.get("pdf_pdfium_ratio"), ".2f")],
+                  ["PDFs read by PDFium / all", f"{fmt(f.get('pdf_read_by_pdfium'), 'd')} / {fmt(f.get('pdf_files'), 'd')}"],
+                  ["word sets shared by the two engines (min / median)",
+                   f"{fmt(f.get('pdf_engine_agreement_min'), '.3f')} / {fmt(f.get('pdf_engine_agreement_median'), '.3f')}"],
                   ["PDFs / pages", f"{fmt(f.get('pdf_files'), 'd')} / {fmt(f.get('pdf_pages'), 'd')}"]]))
 
 
@@ -499,6 +507,10 @@ def section_speed(r: Report, results: dict[str, dict]) -> None:
     if extract.get("pdf_ratio") is not None:
         ratio_row("PDF extraction", f"{fmt(extract.get('pdf_hub_pages_per_s'), ',.1f')} pages/s",
                   f"{fmt(extract.get('pdf_plain_pages_per_s'), ',.1f')} pages/s pdfminer.six", extract["pdf_ratio"], "extract")
+        if extract.get("pdf_pdfium_ratio") is not None:
+            ratio_row("PDF extraction vs its text engine", f"{fmt(extract.get('pdf_hub_pages_per_s'), ',.1f')} pages/s",
+                      f"{fmt(extract.get('pdf_plain_pdfium_pages_per_s'), ',.1f')} pages/s pypdfium2",
+                      extract["pdf_pdfium_ratio"], "extract")
     hub_s, plain_s, pages = (extract.get("articles_hub_seconds"), extract.get("articles_trafilatura_seconds"),
                              extract.get("articles_hub_all_n"))
     if hub_s and plain_s and pages:

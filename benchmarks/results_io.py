@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: the packages whose versions a figure depends on (reported when installed)
 PACKAGES = ("evidence-hub", "torch", "sentence-transformers", "onnxruntime", "trafilatura", "pdfminer.six",
             "pypdfium2", "httpx", "prefect", "opensearch-py", "numpy", "ir-measures", "scikit-learn",
-            "matplotlib")
+            "matplotlib", "openvino")
 
 
 def peak_rss_mib() -> dict[str, float]:
