@@ -352,12 +352,16 @@ LAYOUT_PAGES = 4  # pages laid out by pdfminer for the title and the body font s
 MIN_ENGINE_AGREEMENT = 0.6  # word-set Jaccard of the two engines' first pages below which pdfminer's text is kept
 
 
-def pdfium_page_texts(data: bytes) -> list[str] | None:
+def pdfium_page_texts(data: bytes, expected_pages: int) -> list[str] | None:
     """Each page's text as PDFium (Google's PDF engine, through pypdfium2) reads it, in page
-    order; None when PDFium cannot open the file (the caller falls back to pdfminer).
+    order; None when PDFium cannot open the file or counts another number of pages than
+    ``expected_pages`` (pdfminer's walk of the page tree: PDFium believes a wrong ``/Count``, and
+    counts a page tree that lists one page a million times as a million pages), checked before
+    any page is read. The caller then falls back to pdfminer.
 
-    PDFium marks a hyphen that ends a line with U+FFFE; ``normalise_text`` drops it (a
-    non-character), joining the word as pdfminer's text does."""
+    PDFium replaces a hyphen that ends a line with U+FFFE and joins the lines; it is put back as
+    "-" and a line break, so ``normalise_text`` joins the word only where it joins pdfminer's
+    text (between lower-case letters: "evalu-/ation", not "pre-/COVID" or "2023-/24")."""
     import pypdfium2
 
     try:
@@ -366,11 +370,13 @@ def pdfium_page_texts(data: bytes) -> list[str] | None:
         return None
     texts: list[str] = []
     try:
+        if len(document) != expected_pages:
+            return None
         for index in range(len(document)):
             page = document[index]
             textpage = page.get_textpage()
             try:
-                texts.append(textpage.get_text_range())
+                texts.append(textpage.get_text_range().replace("\ufffe", "-\n"))
             finally:
                 textpage.close()
                 page.close()
@@ -379,6 +385,69 @@ def pdfium_page_texts(data: bytes) -> list[str] | None:
     finally:
         document.close()
     return texts
+
+
+MAPPED_CID_ORDERINGS = {b"Japan1", b"GB1", b"CNS1", b"Korea1", b"KR"}  # Adobe collections with Unicode CMaps
+
+
+def unmapped_composite_font(font) -> bool:
+    """Whether a font dictionary is a composite (Type0) font whose glyphs have no known text: no
+    ``/ToUnicode`` map, no embedded font program (whose own cmap pdfminer and PDFium read) and
+    no Adobe character collection with a Unicode CMap (Japan1, GB1, CNS1, Korea1). pdfminer reads
+    such glyphs as ``(cid:N)``, PDFium as shifted letters (case 013)."""
+    font = resolve1(font)
+    if not isinstance(font, dict) or getattr(font.get("Subtype"), "name", None) != "Type0" or "ToUnicode" in font:
+        return False
+    descendants = resolve1(font.get("DescendantFonts"))
+    descendant = resolve1(descendants[0]) if isinstance(descendants, list) and descendants else None
+    if not isinstance(descendant, dict):
+        return True
+    info = resolve1(descendant.get("CIDSystemInfo"))
+    if isinstance(info, dict) and resolve1(info.get("Ordering")) in MAPPED_CID_ORDERINGS:
+        return False
+    descriptor = resolve1(descendant.get("FontDescriptor"))
+    return not (isinstance(descriptor, dict) and any(k in descriptor for k in ("FontFile", "FontFile2", "FontFile3")))
+
+
+def _unmapped_composite_font(resources, seen: set[int], depth: int = 0) -> bool:
+    """Whether ``resources`` (a page's or form's resource dictionary) use a font of
+    :func:`unmapped_composite_font`, directly or in a form XObject (up to 4 levels)."""
+    resources = resolve1(resources)
+    if not isinstance(resources, dict) or depth > 4:
+        return False
+    fonts = resolve1(resources.get("Font"))
+    if any(unmapped_composite_font(font) for font in (fonts.values() if isinstance(fonts, dict) else ())):
+        return True
+    forms = resolve1(resources.get("XObject"))
+    for ref in (forms.values() if isinstance(forms, dict) else ()):
+        objid = getattr(ref, "objid", None)
+        if objid is not None:
+            if objid in seen:
+                continue
+            seen.add(objid)
+        form = resolve1(ref)
+        attrs = getattr(form, "attrs", None)
+        if isinstance(attrs, dict) and getattr(attrs.get("Subtype"), "name", None) == "Form" \
+                and _unmapped_composite_font(attrs.get("Resources"), seen, depth + 1):
+            return True
+    return False
+
+
+def pdfium_can_read(document: PDFDocument) -> int | None:
+    """The number of pages pdfminer finds in the page tree when PDFium may read the page texts;
+    None when it may not: the tree cannot be walked, or a page uses a font whose glyphs have no
+    known text (:func:`unmapped_composite_font`; on any page: the first pages' agreement check,
+    :func:`engines_agree`, cannot see a later page's unmapped glyphs, which PDFium would read as
+    shifted letters). Only
+    dictionaries are read, no content stream."""
+    try:
+        pages = list(PDFPage.create_pages(document))
+        seen: set[int] = set()
+        if any(_unmapped_composite_font(page.resources, seen) for page in pages):
+            return None
+    except Exception:  # noqa: BLE001 - a broken page tree: pdfminer's own path reports it
+        return None
+    return len(pages)
 
 
 def engines_agree(pdfminer_pages: list[str], pdfium_pages: list[str]) -> float:
@@ -400,8 +469,9 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     ``pdf_text`` picks the engine that reads the page texts: ``"pdfminer"`` (pdfminer.six's
     layout analysis on every page) or ``"pdfium"`` (PDFium through pypdfium2, about 20x less
     CPU; pdfminer still opens the file, reads the metadata and lays out the first
-    ``LAYOUT_PAGES`` pages for the title). PDFium's text is used only when it opens the file,
-    finds words and agrees with pdfminer on the first pages (``engines_agree`` >=
+    ``LAYOUT_PAGES`` pages for the title). PDFium's text is used only when no page uses a font
+    without a Unicode map (:func:`pdfium_can_read`), PDFium opens the file, counts the pages
+    pdfminer counts, finds words and agrees with pdfminer on the first pages (``engines_agree`` >=
     ``MIN_ENGINE_AGREEMENT``); otherwise the document is read by pdfminer as before (provenance
     ``text`` says which engine was used).
 
@@ -432,7 +502,8 @@ def extract_pdf(data: bytes, *, url: str = "", ocr: bool = False, ocr_language: 
     except Exception:  # noqa: BLE001 - a broken page tree only loses the declared count
         declared_pages = None
 
-    pdfium_pages = pdfium_page_texts(data) if pdf_text == "pdfium" else None
+    readable = pdfium_can_read(document) if pdf_text == "pdfium" else None
+    pdfium_pages = pdfium_page_texts(data, readable) if readable else None
     raw_pages: list[str] = []
     first_page: LTPage | None = None
     sizes: list[float] = []

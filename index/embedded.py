@@ -100,6 +100,8 @@ class EmbeddedIndex:
         """Fill the ``words`` table from the stored titles and chunk texts (an index written before
         the table existed; once, at open)."""
         with self._lock, self._transaction():
+            if self._meta("words") is not None:  # another process filled it while this one waited
+                return
             for query in ("SELECT title FROM documents", "SELECT text FROM chunks"):
                 cursor = self._db.execute(query)
                 while rows := cursor.fetchmany(2000):

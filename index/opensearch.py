@@ -959,8 +959,8 @@ class OpenSearchIndex:
         for hit in self._search(self.chunks_alias, body)["hits"]["hits"]:
             marked = hit.get("highlight", {})
             fragments = marked.get("body", [])
-            if not any("<mark>" in f for f in fragments) and marked.get("body.words"):
-                fragments = marked["body.words"]
+            if sum(f.count("<mark>") for f in marked.get("body.words", [])) > sum(f.count("<mark>") for f in fragments):
+                fragments = marked["body.words"]  # a prefix's words are marked only there
             snippet = " … ".join(fragments)
             if has_phrase:  # the highlighter marks a phrase word by word: mark it as one run
                 snippet = _MARK_RUN.sub(r"\1", snippet)

@@ -484,8 +484,14 @@ def prefix_terms(text: str) -> list[str]:
 def scoring_terms(text: str) -> list[QueryTerm]:
     """The clauses that rank a document: every clause but the ``NOT`` ones, ORed. A constrained
     query (:func:`is_constrained`) ranks the documents of :func:`matching_documents` by these, so
-    a document's best passage may hold one ``AND`` term and another passage the other."""
-    return [term for group in clause_groups(text) for term in group.must]
+    a document's best passage may hold one ``AND`` term and another passage the other. A clause
+    repeated (same words in any case, prefix and field) counts once: each copy of a ``prefix*``
+    adds its words again (200 copies of ``ev*`` took 2.8 s against 0.08 s)."""
+    unique: dict[tuple, QueryTerm] = {}
+    for group in clause_groups(text):
+        for term in group.must:
+            unique.setdefault((tuple(w.casefold() for w in term.words), term.prefix, term.field), term)
+    return list(unique.values())
 
 
 def scoring_fts5_query(text: str, prefix_words: dict[str, list[str]] | None = None) -> str | None:

@@ -157,6 +157,10 @@ def test_pdfium_engine_reads_the_demo_reports_like_pdfminer():
     "nics-background-checks-2015-11-rotated.pdf",  # a turned table: PDFium reads its rows first
     "federal-register-2020-17221.pdf",
     "collab-ofsted-jtai-bexley-2020-03-06.pdf",
+    # composite fonts without /ToUnicode whose text is still known: an embedded Wingdings program,
+    # Adobe's GB1 collection (a first version of the unmapped-font check sent both to pdfminer)
+    "collab-haringey-safeguarding-progress-inspection-2009-07-03.pdf",
+    "collab-derbyshire-homelessness-strategy-2022-2027.pdf",
 ])
 def test_pdfium_engine_keeps_pdfminer_metadata_on_real_reports(corpus_dir, name):
     data = (corpus_dir / "docs" / name).read_bytes()
@@ -198,3 +202,96 @@ def test_engines_agree_measures_word_overlap():
     assert engines_agree([""], [""]) == 1.0
     assert engines_agree(["Hello world"], ["+HOORZRUOG"]) == 0.0
     assert engines_agree(["a b c d"], ["a b c e"]) == pytest.approx(3 / 5)
+
+
+def _demo_report_pdf() -> bytes:
+    from demo.build import render_report_pdf
+    from demo.content import DOCUMENTS
+
+    return render_report_pdf(next(d for d in DOCUMENTS if d.kind == "report"))
+
+
+def _joined(*parts: bytes) -> bytes:
+    """One PDF holding the pages of ``parts`` in order (pypdfium2's page import)."""
+    import io
+
+    import pypdfium2
+
+    joined = pypdfium2.PdfDocument.new()
+    for data in parts:
+        joined.import_pages(pypdfium2.PdfDocument(data))
+    out = io.BytesIO()
+    joined.save(out)
+    return out.getvalue()
+
+
+def test_pdfium_engine_never_reads_unmapped_glyphs_on_later_pages(cases_dir):
+    # found by a break-it run: the agreement check saw only the first 4 pages, so a page 5+ set in
+    # a font without a Unicode map was indexed as PDFium's shifted letters with quality 1.0
+    report = _demo_report_pdf()
+    cid_page = (cases_dir / "013-pdf-cid-font-without-tounicode" / "cid_no_tounicode.pdf").read_bytes()
+    data = _joined(report, report, cid_page)
+    plain = extract(data, url="x.pdf", pdf_text="pdfminer")
+    fast = extract(data, url="x.pdf", pdf_text="pdfium")
+    assert len(fast.pages) > 4
+    assert fast.provenance["text"].source == "pdfminer_layout"
+    assert {"cid_glyphs", "unmapped_glyphs"} & set(fast.quality.flags) and fast.quality.score < 1
+    assert [p.text for p in fast.pages] == [p.text for p in plain.pages]
+    assert "HOORZRUOG" not in " ".join(p.text for p in fast.pages)
+
+
+def test_pdfium_engine_falls_back_when_pdfium_counts_other_pages():
+    # found by a break-it run: PDFium believes a /Count that is too small (pdfminer walks the kids)
+    data = _joined(_demo_report_pdf(), _demo_report_pdf())
+    plain = extract(data, url="x.pdf", pdf_text="pdfminer")
+    pages = len(plain.pages)
+    assert pages >= 2 and f"/Count {pages}".encode() in data
+    broken = data.replace(f"/Count {pages}".encode(), b"/Count 1" + b" " * (len(str(pages)) - 1), 1)
+    fast = extract(broken, url="x.pdf", pdf_text="pdfium")
+    assert fast.provenance["text"].source == "pdfminer_layout"
+    assert len(fast.pages) == pages
+
+
+def _page_tree_dag(levels: int, fan_out: int) -> bytes:
+    """A PDF of one page object listed ``fan_out ** levels`` times through nested /Pages nodes."""
+    content = b"BT /F1 12 Tf 72 720 Td (The evaluation of the strategy was carried out in 2023.) Tj ET"
+    objects = {1: b"<< /Type /Catalog /Pages %d 0 R >>" % (3 + levels),
+               2: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+               3: b"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 %d 0 R >> >> "
+                  b"/Contents 2 0 R >>" % (4 + levels),
+               4 + levels: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    for level in range(1, levels + 1):
+        parent = b"/Parent %d 0 R " % (4 + level) if level < levels else b""
+        objects[3 + level] = (b"<< /Type /Pages " + parent + b"/Kids [" + b" ".join([b"%d 0 R" % (2 + level)] * fan_out)
+                              + b"] /Count %d >>" % fan_out ** level)
+    out, offsets = bytearray(b"%PDF-1.4\n"), {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(objects))
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_page_tree_listing_one_page_a_million_times_is_read_at_once():
+    # found by a break-it run: PDFium counts 1,000,000 pages in this 2.7 KB file and read them all
+    # until the worker's deadline; pdfminer visits the page once, and the counts now disagree first
+    import pypdfium2
+
+    data = _page_tree_dag(3, 100)
+    assert len(pypdfium2.PdfDocument(data)) == 1_000_000
+    doc = extract(data, url="dag.pdf", pdf_text="pdfium")
+    assert doc.provenance["text"].source == "pdfminer_layout"
+    assert "evaluation of the strategy" in doc.pages[0].text
+
+
+def test_pdfium_line_end_hyphens_are_joined_as_in_pdfminer_text():
+    from extractors.pdf import pdfium_page_texts
+
+    data = _demo_report_pdf()
+    texts = pdfium_page_texts(data, len(extract(data, url="r.pdf", pdf_text="pdfminer").pages))
+    assert texts and not any("\ufffe" in text for text in texts)
+    assert normalise_text("pre-\nCOVID and evalu-\nation and 2023-\n24") == "pre-\nCOVID and evaluation and 2023-\n24"
+    assert pdfium_page_texts(data, 999) is None  # another page count: not read

@@ -254,6 +254,11 @@ def test_prefix_words_helpers():
     assert fts5_clause(term, {"evaluat": ["evaluate", "evaluation"]}) == \
         'title : ("evaluat"* OR "evaluate" OR "evaluation")'
     assert fts5_clause(term) == 'title : "evaluat"*'
+    from index.query import scoring_terms
+
+    # a repeated clause counts once (each copy of a prefix used to add its words again)
+    assert [(t.words, t.prefix, t.field) for t in scoring_terms("ev* EV* ev* title:ev* ev")] == \
+        [(["ev"], True, None), (["ev"], True, "title"), (["ev"], False, None)]
 
 
 def test_shape_mismatch_is_refused(index):
