@@ -235,34 +235,50 @@ def test_dimension_mismatch_raises(index, make_index):
     assert reopened.count() == 3
 
 
+def _open_older_index(make_index, caplog, chunks: dict):
+    """Create version 1 of a fresh index prefix with ``chunks`` as the chunks index's settings and
+    mappings (an index built by an earlier version of the hub) and open it, logging at WARNING.
+    Returns (prefix, index)."""
+    from index.opensearch import documents_mapping
+
+    prefix = f"test-{uuid4().hex[:8]}"
+    client = make_index().client
+    client.indices.create(index=f"{prefix}-chunks-v1", body={**chunks, "aliases": {f"{prefix}-chunks": {}}})
+    client.indices.create(index=f"{prefix}-documents-v1",
+                          body={**documents_mapping(), "aliases": {f"{prefix}-documents": {}}})
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        return prefix, make_index(prefix)
+
+
+def _warnings_on_reopen(opensearch_url, embedder, prefix, caplog) -> str:
+    """What opening the index of ``prefix`` again logs at WARNING."""
+    from index.opensearch import OpenSearchIndex
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="index.opensearch"):
+        OpenSearchIndex(hosts=[opensearch_url], dimension=embedder.dimension, index_prefix=prefix,
+                        timeout_s=60).close()
+    return caplog.text
+
+
 def test_an_index_built_with_the_english_analyzer_is_reported_and_reindex_rebuilds_it(make_index, embedder,
                                                                                       opensearch_url, caplog):
     """Indices made before the chunks' own analyzer keep `english` (stop words dropped, accents
     kept): opening one logs what to do, and `reindex` builds the next version with the new analyzer."""
-    from index.opensearch import OpenSearchIndex, chunks_mapping, documents_mapping
+    from index.opensearch import chunks_mapping
 
-    prefix = f"test-{uuid4().hex[:8]}"
     old = chunks_mapping(embedder.dimension)
     del old["settings"]["analysis"]
     for field in ("title", "body"):
         old["mappings"]["properties"][field] = {"type": "text", "analyzer": "english"}
-    client = make_index().client
-    client.indices.create(index=f"{prefix}-chunks-v1", body={**old, "aliases": {f"{prefix}-chunks": {}}})
-    client.indices.create(index=f"{prefix}-documents-v1",
-                          body={**documents_mapping(), "aliases": {f"{prefix}-documents": {}}})
-    with caplog.at_level("WARNING", logger="index.opensearch"):
-        idx = make_index(prefix)
+    prefix, idx = _open_older_index(make_index, caplog, old)
     assert f"{prefix}-chunks-v1 analyses text with 'english', not 'hub_text'" in caplog.text
     assert "evidence-hub reindex" in caplog.text
     _add(idx, embedder, "n1", "Naïve budgeting", "The council's naïve budget plan.", "P2", 2020, "Alpha")
     assert _ids(idx, embedder, "naive", "bm25") == []  # english keeps the accent
     assert idx.reindex() == "v2"
     assert _ids(idx, embedder, "naive", "bm25") == ["n1"]
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="index.opensearch"):
-        OpenSearchIndex(hosts=[opensearch_url], dimension=embedder.dimension, index_prefix=prefix,
-                        timeout_s=60).close()
-    assert "analyses text with" not in caplog.text
+    assert "analyses text with" not in _warnings_on_reopen(opensearch_url, embedder, prefix, caplog)
 
 
 def test_an_index_without_the_words_sub_field_is_reported_and_reindex_adds_it(make_index, embedder,
@@ -270,29 +286,19 @@ def test_an_index_without_the_words_sub_field_is_reported_and_reindex_adds_it(ma
     """Indices made before the unstemmed ``words`` sub-field answer a prefix by stems only
     (``agencie*`` misses "agencies", filed as ``agenc``): opening one says to reindex, and the
     rebuilt version finds the word."""
-    from index.opensearch import OpenSearchIndex, chunks_mapping, documents_mapping
+    from index.opensearch import chunks_mapping
 
-    prefix = f"test-{uuid4().hex[:8]}"
     old = chunks_mapping(embedder.dimension)
     for field in ("title", "body"):
         del old["mappings"]["properties"][field]["fields"]
-    client = make_index().client
-    client.indices.create(index=f"{prefix}-chunks-v1", body={**old, "aliases": {f"{prefix}-chunks": {}}})
-    client.indices.create(index=f"{prefix}-documents-v1",
-                          body={**documents_mapping(), "aliases": {f"{prefix}-documents": {}}})
-    with caplog.at_level("WARNING", logger="index.opensearch"):
-        idx = make_index(prefix)
+    prefix, idx = _open_older_index(make_index, caplog, old)
     assert f"{prefix}-chunks-v1 has no unstemmed 'words' sub-field" in caplog.text
     _add(idx, embedder, "b1", "Plans", "The agencies budgeted for repairs.", "P2", 2020, "Alpha")
     assert _ids(idx, embedder, "agenc*", "bm25") == ["b1"]
     assert _ids(idx, embedder, "agencie*", "bm25") == []  # the stem is agenc
     assert idx.reindex() == "v2"
     assert _ids(idx, embedder, "agencie*", "bm25") == ["b1"]
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="index.opensearch"):
-        OpenSearchIndex(hosts=[opensearch_url], dimension=embedder.dimension, index_prefix=prefix,
-                        timeout_s=60).close()
-    assert "'words' sub-field" not in caplog.text
+    assert "'words' sub-field" not in _warnings_on_reopen(opensearch_url, embedder, prefix, caplog)
 
 
 def test_reindex_under_concurrent_search_load(index, embedder):
