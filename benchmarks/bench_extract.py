@@ -42,6 +42,7 @@ from pdfminer.high_level import extract_text  # noqa: E402
 from extractors import ExtractionError, extract  # noqa: E402
 from extractors.evaluation import title_matches, token_precision_recall_f1  # noqa: E402
 from extractors.html import extract_html  # noqa: E402
+from extractors.pdf import engines_agree  # noqa: E402
 
 from benchmarks.results_io import JsonReport  # noqa: E402
 
@@ -194,12 +195,6 @@ def _plain_pdfium(data: bytes) -> list[str]:
         document.close()
 
 
-def _word_jaccard(first, second) -> float:
-    a = set(" ".join(page.text for page in first.pages).lower().split())
-    b = set(" ".join(page.text for page in second.pages).lower().split())
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
 def bench_pdf_speed(corpus_dir: Path, subset: int | None, report: JsonReport | None = None) -> float:
     """Pages/s of the hub's PDF path (default ``extraction.pdf_text: pdfium``, and the
     ``pdfminer`` engine) vs plain pdfminer.six extract_text and plain pypdfium2, on the PDFs all
@@ -238,7 +233,7 @@ def bench_pdf_speed(corpus_dir: Path, subset: int | None, report: JsonReport | N
         files += 1
         if doc.provenance["text"].source == "pdfium":
             by_pdfium += 1
-            agreement.append(_word_jaccard(doc, old))
+            agreement.append(engines_agree([p.text for p in old.pages], [p.text for p in doc.pages]))
     rates = {name: pages / value for name, value in seconds.items()}
     print(f"\n(c) PDF speed on {files} PDFs, {pages} pages")
     print(f"hub {rates['hub']:.1f} pages/s (page texts by PDFium), hub with pdfminer's layout on every page "
