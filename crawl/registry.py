@@ -51,7 +51,8 @@ CREATE INDEX IF NOT EXISTS source_runs_by_source ON source_runs(source, started_
 
 # Columns added after the first release; added to older registry files on open.
 LATER_COLUMNS = {"urls": (("first_indexed", "TEXT"), ("published", "TEXT"), ("page_hash", "TEXT"),
-                         ("report_url", "TEXT"), ("report_etag", "TEXT"), ("report_last_modified", "TEXT"))}
+                         ("report_url", "TEXT"), ("report_etag", "TEXT"), ("report_last_modified", "TEXT"),
+                         ("extracted_with", "TEXT"))}
 
 STATES = ("pending", "indexed", "failed", "skipped", "duplicate")
 
@@ -85,6 +86,7 @@ class UrlRecord:
     attempts: int
     page_hash: str | None = None  # a fused landing page: its own bytes' hash (content_hash is its report's)
     report: ReportValidators | None = None  # a fused landing page: its report's URL and validators
+    extracted_with: str | None = None  # extractors.base.extraction_fingerprint of its last extraction
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,12 @@ class Registry:
         with self._lock:
             row = self._db.execute(
                 "SELECT url, source, doc_id, state, etag, last_modified, content_hash, stage, reason, attempts, "
-                "page_hash, report_url, report_etag, report_last_modified FROM urls WHERE url=?", (url,)).fetchone()
+                "page_hash, report_url, report_etag, report_last_modified, extracted_with FROM urls WHERE url=?",
+                (url,)).fetchone()
         if not row:
             return None
-        report = ReportValidators(*row[11:]) if row[11] else None
-        return UrlRecord(*row[:11], report=report)
+        report = ReportValidators(*row[11:14]) if row[11] else None
+        return UrlRecord(*row[:11], report=report, extracted_with=row[14])
 
     def mark_fetched(self, url: str, *, etag: str | None, last_modified: str | None) -> None:
         """Note a completed fetch and its validators (kept only once the document is indexed)."""
@@ -183,19 +186,22 @@ class Registry:
 
     def mark_indexed(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,
                      published: date | None = None, page_hash: str | None = None,
-                     report: ReportValidators | None = None) -> None:
+                     report: ReportValidators | None = None, extracted_with: str | None = None) -> None:
         """The document at ``url`` is committed to the index with this content hash (``published``:
         its publication date when known, kept for freshness figures; ``page_hash`` and ``report``:
         for a landing page fused with its report, the page's own content hash, ``content_hash``
-        being the report's, and the report's URL and validators)."""
+        being the report's, and the report's URL and validators; ``extracted_with``: the
+        :func:`extractors.base.extraction_fingerprint` it was just extracted with (``""`` for a
+        type no setting changes), None when it was not extracted now, which keeps the one recorded)."""
         now = utcnow().isoformat()
         report_fields = (report.url, report.etag, report.last_modified) if report else (None, None, None)
         self._write(
             "UPDATE urls SET state='indexed', content_hash=?, etag=?, last_modified=?, stage=NULL, reason=NULL, "
             "last_indexed=?, first_indexed=COALESCE(first_indexed, ?), published=COALESCE(?, published), "
-            "page_hash=?, report_url=?, report_etag=?, report_last_modified=? WHERE url=?",
+            "page_hash=?, report_url=?, report_etag=?, report_last_modified=?, "
+            "extracted_with=COALESCE(?, extracted_with) WHERE url=?",
             (content_hash, etag, last_modified, now, now, published.isoformat() if published else None,
-             page_hash, *report_fields, url),
+             page_hash, *report_fields, extracted_with, url),
         )
 
     def mark_duplicate(self, url: str, *, content_hash: str, etag: str | None, last_modified: str | None,

@@ -50,3 +50,21 @@ def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = F
         return extract_html(data, url=url, content_type=content_type)
     declared = content_type or "no content type"
     raise ExtractionError(f"unsupported content: neither PDF nor HTML ({declared}, starts {data[:16]!r})")
+
+
+
+def extraction_fingerprint(mime: str, pdf_text: str) -> str:
+    """The extraction settings that shaped a document of type ``mime``, as the short string the
+    registry keeps beside its URL: ``"pdf_text=pdfium"`` for a PDF, ``""`` for types that no
+    setting reads differently (HTML, JSON-lines records). See :func:`extraction_outdated`."""
+    return f"pdf_text={pdf_text}" if mime == "application/pdf" else ""
+
+
+def extraction_outdated(fingerprint: str | None, pdf_text: str) -> bool:
+    """True when a document's recorded :func:`extraction_fingerprint` names other settings than
+    the current ``extraction.pdf_text``: an ingest then reads it again even though its bytes did not
+    change, so switching the engine re-reads the PDFs on the next run, and a run killed half-way
+    is finished by the next one. None (a registry written before fingerprints were kept) and
+    ``""`` are never outdated. ``extraction.ocr`` is handled apart (only documents kept as
+    metadata only are read again)."""
+    return bool(fingerprint) and fingerprint != extraction_fingerprint("application/pdf", pdf_text)

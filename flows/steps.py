@@ -21,7 +21,7 @@ from crawl.fetch import Fetched, FetchError
 from crawl.jsonl import JsonlRecord, extracted_from
 from crawl.registry import ReportValidators, UrlRecord
 from crawl.urls import canonical_target, file_name_of, host_of
-from extractors.base import ExtractionError
+from extractors.base import ExtractionError, extraction_fingerprint, extraction_outdated
 from extractors.landing import fuse_landing_page
 from flows.context import HubContext
 from index.chunking import chunk_pages
@@ -169,7 +169,11 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     # switched index must be refilled, not answered with 304s).
     # A recorded duplicate is known only while its twin still holds the same content in the
     # index: once the twin changes, the copy's bytes are in no document and must be indexed.
-    known = record is not None and (
+    # A document extracted with other settings than today's (extraction.pdf_text switched) is read
+    # again: fetched in full and extracted even when its bytes are unchanged.
+    outdated = record is not None and record.state == "indexed" and extraction_outdated(
+        record.extracted_with, ctx.settings.extraction.pdf_text)
+    known = record is not None and not outdated and (
         (record.state == "indexed" and ctx.index.content_hash_of(doc_id) is not None)
         or (record.state == "duplicate" and record.content_hash is not None
             and registry.indexed_with_hash(record.content_hash, other_than=url) is not None))
@@ -200,12 +204,12 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     common = dict(url=url, doc_id=doc_id, fetched=True, content_hash=digest, etag=result.etag,
                   last_modified=result.last_modified, final_url=result.final_url, canonical=canonical)
     stored_hash = ctx.index.content_hash_of(doc_id)
-    if stored_hash == digest and not (ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id)):
+    if stored_hash == digest and not outdated and not (ctx.settings.extraction.ocr and _metadata_only(ctx, doc_id)):
         registry.mark_indexed(url, content_hash=digest, etag=result.etag, last_modified=result.last_modified)
         return Outcome(state="unchanged", **common)
     # a fused landing page whose own bytes are unchanged is unchanged when its report is too
-    fused_hash = stored_hash if (record is not None and stored_hash is not None and record.page_hash == digest
-                                 and record.content_hash == stored_hash) else None
+    fused_hash = stored_hash if (record is not None and not outdated and stored_hash is not None
+                                 and record.page_hash == digest and record.content_hash == stored_hash) else None
     duplicate = _duplicate_of(ctx, Outcome(state="extracted", **common))
     if duplicate is not None:  # cheap early check; index_document makes the final one
         return duplicate
@@ -388,7 +392,9 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         return _failed(outcome.url, outcome.doc_id, "index", reason, fetched=True)
     ctx.registry.mark_indexed(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
                               last_modified=outcome.last_modified, published=doc.published_date,
-                              page_hash=outcome.page_hash, report=outcome.report)
+                              page_hash=outcome.page_hash, report=outcome.report,
+                              extracted_with=extraction_fingerprint(outcome.extracted.mime,
+                                                                    ctx.settings.extraction.pdf_text))
     outcome.state = "indexed"
     outcome.extracted = None
     return outcome
