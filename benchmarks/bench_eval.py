@@ -112,6 +112,12 @@ def main() -> int:
                 unit = "gold documents" if measure == "support" else "0-1"
                 report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
 
+    for facet in ("doc_type", "language"):  # single-valued, set by extraction's rules: micro F1 = accuracy
+        figures = classify.get(facet) or {}
+        for name in ("micro_f1", "macro_f1"):
+            report.add(f"classify_{facet}_{name}", figures.get(name),
+                       f"{facet.replace('_', ' ')}: {'accuracy' if name == 'micro_f1' else 'macro F1 over values'} (0-1)")
+
     try:
         search = hub_json(home, "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
                           "--qrels", str(args.labels / "qrels-dev.tsv"))

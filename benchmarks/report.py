@@ -389,9 +389,12 @@ def section_classification(r: Report, results: dict[str, dict]) -> None:
           _reused(f))
     names = _label_names()
     kinds = [k for k in ("policy_areas", "themes") if f.get(f"classify_{k}_micro_f1") is not None]
+    facets = [k for k in ("doc_type", "language") if f.get(f"classify_{k}_micro_f1") is not None]
     r.add(table(["labels", "micro P", "micro R", "micro F1", "macro F1"], [
         [k.replace("_", " "), *(fmt(f.get(f"classify_{k}_{m}")) for m in
-                                ("micro_precision", "micro_recall", "micro_f1", "macro_f1"))] for k in kinds]))
+                                ("micro_precision", "micro_recall", "micro_f1", "macro_f1"))] for k in kinds] + [
+        [f"{k.replace('_', ' ')} (one value per document: micro F1 = accuracy)", "", "",
+         fmt(f.get(f"classify_{k}_micro_f1")), fmt(f.get(f"classify_{k}_macro_f1"))] for k in facets]))
     per_kind = {}
     for kind in kinds:
         prefix = f"classify_{kind}_"

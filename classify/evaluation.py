@@ -1,7 +1,9 @@
 """Gold labels and multi-label metrics for ``evidence-hub eval classify`` and ``train-classifier``.
 
 Gold file: CSV with columns ``file``, ``policy_areas``, ``themes`` (ids separated by ``;``; empty
-means none applies) and optionally ``evidence_types``, ``doc_type``, ``language``, ``notes``. A row
+means none applies) and optionally ``evidence_types``, ``doc_type``, ``language``, ``notes``. The
+single-valued facets ``doc_type`` and ``language`` (empty: not judged) are scored with
+:func:`score_facet`. A row
 is matched to an indexed document by the file name at the end of ``file`` and of the document's
 URLs (its source path or URL), e.g. ``docs/report.pdf`` matches ``http://host/files/report.pdf``.
 
@@ -14,13 +16,14 @@ labels with support > 0 (a label nobody needs cannot be recalled).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
 
 LABEL_COLUMNS = ("themes", "policy_areas", "evidence_types")
+FACET_COLUMNS = ("doc_type", "language")  # one value per document, set by rules (extractors), not the classifier
 
 
 class GoldError(ValueError):
@@ -33,6 +36,7 @@ class GoldRow:
 
     file: str
     labels: dict[str, frozenset[str]]
+    facets: dict[str, str] = field(default_factory=dict)  # doc_type / language, lower-cased, when judged
 
     @property
     def key(self) -> str:
@@ -79,7 +83,9 @@ def read_gold(path: Path, known_ids: dict[str, set[str]] | None = None) -> list[
                     raise GoldError(f"{path} line {number}: unknown {kind} ids {sorted(ids - known_ids[kind])}; "
                                     f"the taxonomy has {sorted(known_ids[kind])}")
                 labels[kind] = ids
-            rows.append(GoldRow(file=name, labels=labels))
+            facets = {facet: value.strip().lower() for facet in FACET_COLUMNS
+                      if (value := record.get(facet) or "").strip()}
+            rows.append(GoldRow(file=name, labels=labels, facets=facets))
     return rows
 
 
@@ -155,6 +161,19 @@ def score_kind(gold: list[frozenset[str]], predicted: list[frozenset[str]], labe
                        micro_f1=round(_ratio(2 * tp, 2 * tp + fp + fn), 4),
                        macro_f1=round(sum(supported) / len(supported), 4) if supported else 0.0,
                        documents=len(gold), per_label=per_label)
+
+
+def score_facet(gold: list[str], predicted: list[str]) -> KindMetrics:
+    """Metrics of a single-valued facet (``doc_type``, ``language``): each document has one gold
+    and one predicted value (aligned lists), scored as one-label sets with :func:`score_kind` over
+    every value either side uses, so per-value precision, recall and F1 read as for labels and
+    micro-F1 (= micro precision = micro recall) is the accuracy.
+
+    Raises ValueError when the lists differ in length."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold values but {len(predicted)} predictions")
+    return score_kind([frozenset({g}) for g in gold], [frozenset({p}) for p in predicted],
+                      sorted(set(gold) | set(predicted)))
 
 
 def report_json(metrics: dict[str, KindMetrics], extra: dict | None = None) -> dict:

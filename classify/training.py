@@ -11,19 +11,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from classify.classifier import TRAINABLE_KINDS, TaxonomyClassifier
-from classify.evaluation import GoldRow, KindMetrics, match_gold, score_kind
+from classify.evaluation import FACET_COLUMNS, GoldRow, KindMetrics, match_gold, score_facet, score_kind
 from classify.supervised import KindExamples, TrainedModel, cross_validated_predictions, train_kind
 from index.backend import SearchIndex
 
 
 @dataclass
 class LabelledDocument:
-    """An indexed document with its gold row, chunks and chunk vectors (n_chunks, dim)."""
+    """An indexed document with its gold row, chunks and chunk vectors (n_chunks, dim), and the
+    values the hub gave its single-valued facets (``doc_type``, ``language``)."""
 
     doc_id: str
     gold: GoldRow
     chunk_texts: list[str]
     vectors: np.ndarray
+    facets: dict[str, str] = field(default_factory=dict)
     evidence: dict = field(default_factory=dict, repr=False)  # kind -> DocumentEvidence, filled lazily
 
     def evidence_of(self, classifier: TaxonomyClassifier, kind: str):
@@ -37,17 +39,18 @@ def labelled_documents(index: SearchIndex, rows: list[GoldRow]) -> tuple[list[La
     """The indexed documents that gold ``rows`` name (matched by file name, see
     :func:`classify.evaluation.match_gold`), and the gold files not found in the index. Documents
     without chunks are left out (nothing to classify)."""
-    urls = {}
+    urls, facets = {}, {}
     for doc_id in index.ids():
         doc = index.get(doc_id)
         if doc is not None:
             urls[doc_id] = [doc.url, *doc.urls]
+            facets[doc_id] = {"doc_type": doc.doc_type, "language": (doc.language or "").lower()}
     matched, missing = match_gold(rows, urls)
     out = []
     for doc_id in sorted(matched, key=lambda d: matched[d].key):
         chunks, vectors = index.chunks_of(doc_id)
         if chunks:
-            out.append(LabelledDocument(doc_id, matched[doc_id], [c.text for c in chunks], vectors))
+            out.append(LabelledDocument(doc_id, matched[doc_id], [c.text for c in chunks], vectors, facets[doc_id]))
         else:
             missing.append(matched[doc_id].file)
     return out, missing
@@ -84,6 +87,21 @@ def evaluate(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) 
     return {kind: score_kind([d.gold.labels[kind] for d in documents], predicted[kind],
                              [label.id for label in classifier.taxonomy.labels_of(kind)])
             for kind in _gold_kinds(documents)}
+
+
+def facet_metrics(documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
+    """Metrics of the single-valued facets (``doc_type``, ``language``) over the documents whose
+    gold row judges them (:func:`classify.evaluation.score_facet`; micro-F1 is the accuracy). These
+    values come from extraction's rules and language identification, not from the classifier, so
+    they are the same with or without a trained model. A document without a value counts as
+    ``"none"``. Facets no gold row judges are left out."""
+    out = {}
+    for facet in FACET_COLUMNS:
+        judged = [d for d in documents if facet in d.gold.facets]
+        if judged:
+            out[facet] = score_facet([d.gold.facets[facet] for d in judged],
+                                     [d.facets.get(facet) or "none" for d in judged])
+    return out
 
 
 def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,

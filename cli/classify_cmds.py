@@ -14,7 +14,9 @@ from cli.common import ConfigOption, console, err, load_cli_settings
 
 eval_app = typer.Typer(help="Measure the hub against gold labels.", no_args_is_help=True)
 
-KIND_TITLES = {"policy_areas": "Policy areas", "themes": "Themes", "evidence_types": "Evidence types"}
+KIND_TITLES = {"policy_areas": "Policy areas", "themes": "Themes", "evidence_types": "Evidence types",
+               "doc_type": "Document type (extraction's rules; micro F1 = accuracy)",
+               "language": "Language (py3langid; micro F1 = accuracy)"}
 
 
 def _open(settings, method: Optional[str] = None):
@@ -56,7 +58,8 @@ def print_metrics(metrics: dict, taxonomy, heading: str) -> None:
         for column in ("label", "precision", "recall", "F1", "support"):
             table.add_column(column, justify="left" if column == "label" else "right")
         for label_id, v in m.per_label.items():
-            table.add_row(f"{label_id} {taxonomy.label_name(label_id)}"[:48], f"{v.precision:.2f}",
+            name = taxonomy.label_name(label_id)
+            table.add_row(f"{label_id} {name}"[:48] if name != label_id else label_id, f"{v.precision:.2f}",
                           f"{v.recall:.2f}", f"{v.f1:.2f}", str(v.support))
         table.add_section()
         table.add_row("micro average", f"{m.micro_precision:.2f}", f"{m.micro_recall:.2f}", f"{m.micro_f1:.2f}", "")
@@ -76,10 +79,11 @@ def eval_classify(
 ) -> None:
     """Precision, recall and F1 per label, micro and macro averages, against gold labels.
 
-    Gold rows are matched to indexed documents by the file name at the end of their path or URL."""
+    Gold rows are matched to indexed documents by the file name at the end of their path or URL.
+    Gold columns doc_type and language, when present, are scored too (one value per document)."""
     from classify.evaluation import report_json
     from classify.supervised import ModelError
-    from classify.training import cross_validate, evaluate
+    from classify.training import cross_validate, evaluate, facet_metrics
 
     if method not in (None, "zero_shot", "supervised", "auto"):
         err.print(f"[red]--method must be zero_shot, supervised or auto, not {method!r}[/red]")
@@ -98,6 +102,7 @@ def eval_classify(
         except (ModelError, ValueError) as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
+        metrics |= facet_metrics(documents)  # rules, not the classifier: the same figures in every mode
         if json_out:
             print(json.dumps(report_json(metrics, {"method": heading, "matched": len(documents),
                                                    "unmatched": missing}), indent=2))

@@ -8,7 +8,7 @@ import pytest
 import numpy as np
 
 from classify.classifier import TaxonomyClassifier
-from classify.evaluation import GoldError, file_key, match_gold, read_gold, score_kind
+from classify.evaluation import GoldError, file_key, match_gold, read_gold, score_facet, score_kind
 from classify.features import FEATURES, document_vector, keyword_hits, keyword_words, word_ngrams
 from classify.supervised import (DOC_MIN_POSITIVES, KindExamples, ModelError, TrainedModel,
                                  cross_validated_predictions, train_kind)
@@ -94,6 +94,20 @@ def test_multilabel_metrics_hold_hand_computed_values():
     assert (m.per_label["B"].precision, m.per_label["B"].recall, m.per_label["B"].f1) == (0.5, 1.0, 0.6667)
     assert m.per_label["C"].support == 0
     assert m.micro_f1 == 0.6667 and m.macro_f1 == 0.6667  # C (no support) is left out of the macro average
+
+
+def test_single_valued_facets_score_as_one_label_sets_and_micro_f1_is_accuracy(tmp_path):
+    m = score_facet(["news", "news", "report", "web_page"], ["web_page", "news", "report", "web_page"])
+    assert m.micro_f1 == m.micro_precision == m.micro_recall == 0.75  # 3 of 4 right
+    assert (m.per_label["news"].precision, m.per_label["news"].recall, m.per_label["news"].f1) == (1.0, 0.5, 0.6667)
+    assert (m.per_label["web_page"].precision, m.per_label["web_page"].f1) == (0.5, 0.6667)
+    assert m.macro_f1 == round((0.6667 + 1.0 + 0.6667) / 3, 4)
+    with pytest.raises(ValueError, match="2 gold values but 1 predictions"):
+        score_facet(["a", "b"], ["a"])
+    gold = tmp_path / "gold.csv"
+    gold.write_text("file,policy_areas,doc_type,language\na.pdf,P1,Report,EN\nb.pdf,P1,,\n", encoding="utf-8")
+    rows = read_gold(gold, {"policy_areas": {"P1"}})
+    assert rows[0].facets == {"doc_type": "report", "language": "en"} and rows[1].facets == {}
 
 
 def test_gold_rows_match_documents_by_file_name(tmp_path):

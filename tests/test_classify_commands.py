@@ -90,6 +90,11 @@ def test_eval_classify_json_has_the_issue_shape_and_counts_support(hub, env):
     # The zero-shot classifier finds the obvious subject of each document (the gold gives one policy
     # area each; the classifier may add related ones, so precision is lower than recall).
     assert report["policy_areas"]["micro_recall"] >= 0.8 and report["policy_areas"]["micro_f1"] >= 0.4
+    # the gold's doc_type / language columns are scored too: these test documents were indexed
+    # without either (doc_type "other", no language), so every judged value is missed
+    assert report["doc_type"]["per_label"]["report"]["support"] == 11 and report["doc_type"]["micro_f1"] == 0.0
+    assert report["doc_type"]["per_label"]["other"]["precision"] == 0.0
+    assert report["language"]["per_label"]["en"]["recall"] == 0.0 and "none" in report["language"]["per_label"]
 
 
 def test_eval_classify_prints_a_table(hub, env):
@@ -97,6 +102,7 @@ def test_eval_classify_prints_a_table(hub, env):
     result = runner.invoke(app, ["eval", "classify", "--gold", str(gold), "--method", "zero_shot"])
     assert result.exit_code == 0, result.output
     assert "Policy areas" in result.stdout and "macro average" in result.stdout and "Themes" in result.stdout
+    assert "Document type" in result.stdout and "Language" in result.stdout
 
 
 def test_eval_classify_rejects_unknown_label_ids(hub, env, tmp_path):
