@@ -16,11 +16,28 @@ RULES: list[tuple[DocType, re.Pattern]] = [
 ]
 
 
-def guess_doc_type(*, url: str, title: str | None, mime: str, page_type: str = "") -> DocType:
-    """One of the DocType values from cues in the title, the URL and the MIME type."""
+# schema.org types (lower-cased local names) a page declares, and the document type each means:
+# the NewsArticle family, BlogPosting / LiveBlogPosting, Dataset (https://schema.org/NewsArticle, ...)
+SCHEMA_TYPES: list[tuple[DocType, frozenset[str]]] = [
+    ("news", frozenset({"newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+                        "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle"})),
+    ("blog_post", frozenset({"blogposting", "liveblogposting"})),
+    ("data", frozenset({"dataset"})),
+]
+
+
+def guess_doc_type(*, url: str, title: str | None, mime: str, page_type: str = "",
+                   schema_types: frozenset[str] = frozenset()) -> DocType:
+    """One of the DocType values from cues in the title and the URL (:data:`RULES`, first match),
+    then the schema.org types the page declares (``schema_types``,
+    :func:`extractors.html_tree.schema_org_types`; :data:`SCHEMA_TYPES`, first match), then the MIME
+    type (a PDF without a cue is a report), then URL paths and trafilatura's page type."""
     haystack = f"{title or ''} {url}"
     for doc_type, pattern in RULES:
         if pattern.search(haystack):
+            return doc_type
+    for doc_type, kinds in SCHEMA_TYPES:
+        if schema_types & kinds:
             return doc_type
     if mime == "application/pdf":
         return "report"

@@ -18,7 +18,7 @@ from core.models import ExtractedDocument, FieldProvenance, Page, Quality
 from extractors.base import ExtractionError
 from extractors.doi import normalise_doi
 from extractors.doctype import guess_doc_type
-from extractors.html_tree import MetaTags, element_text, parse_html, text_pieces
+from extractors.html_tree import MetaTags, element_text, parse_html, schema_org_types, text_pieces
 from extractors.landing import report_link
 from extractors.text import detect_language, normalise_publisher, normalise_text, text_quality
 
@@ -167,6 +167,7 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     root = parse_html(html)
     if root is None:
         raise ExtractionError("HTML page has no readable text (the page is empty)")
+    schema_types = schema_org_types(root)  # before the scripts go (below)
     body_text = (result.text if result is not None else None) or ""
     if len(body_text.split()) < 30:
         for tag in list(root.iter("script", "style", "noscript", "template", "svg")):
@@ -228,8 +229,8 @@ def extract_html(data: bytes, *, url: str = "", content_type: str = "") -> Extra
     score, flags = text_quality(text)
     quality = Quality(score=score, flags=flags)
     page_type = (result.pagetype if result is not None else None) or ""
-    doc_type = guess_doc_type(url=url, title=title, mime="text/html", page_type=page_type)
-    provenance["doc_type"] = FieldProvenance(source="rules_url_title_pagetype", confidence=0.5)
+    doc_type = guess_doc_type(url=url, title=title, mime="text/html", page_type=page_type, schema_types=schema_types)
+    provenance["doc_type"] = FieldProvenance(source="rules_url_title_schema_pagetype", confidence=0.5)
     return ExtractedDocument(
         mime="text/html", pages=[Page(number=1, text=text)], title=title, authors=authors,
         publisher=site_name, published_date=published, language=language, canonical_url=canonical,

@@ -147,3 +147,38 @@ def test_isolation_pool_kills_a_stuck_extraction():
         big = ("<html><body>" + "<p>word " * 200000 + "</body></html>").encode()
         with pytest.raises(ExtractionError, match="longer than 0.05 s; worker killed"):
             pool.result(pool.submit(big, url="slow.html"))
+
+
+NEWS_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Ferry strike ends</title>
+<meta property="og:type" content="article">
+<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+  {"@type": "WebPage", "mainEntity": {"@type": ["CreativeWork", "NewsArticle"], "headline": "Ferry strike ends"}},
+  {"@type": "Organization", "name": "Harbour Gazette"}]}</script>
+<script type="application/ld+json">{ not json at all </script>
+</head><body><article itemscope itemtype="https://schema.org/ImageObject"><h1>Ferry strike ends</h1>
+<p>The ferry strike ended on Monday after the operator and the crews agreed a new timetable, and
+passengers in every coastal village can travel again from Tuesday morning, the council said.</p>
+</article></body></html>"""
+
+
+def test_schema_org_types_come_from_json_ld_at_any_depth_and_microdata():
+    from extractors.html_tree import parse_html, schema_org_types
+
+    assert schema_org_types(parse_html(NEWS_PAGE)) == {"webpage", "creativework", "newsarticle", "organization",
+                                                       "imageobject"}
+    assert schema_org_types(parse_html("<html><body><p>plain</p></body></html>")) == frozenset()
+
+
+def test_doc_type_reads_schema_org_types_after_title_and_url_cues():
+    from extractors.doctype import guess_doc_type
+
+    # og:type "article" says nothing (GOV.UK guidance pages use it too); NewsArticle does
+    doc = extract(NEWS_PAGE.encode(), url="https://gazette.example/2024/ferry", content_type="text/html")
+    assert doc.doc_type == "news"
+    assert guess_doc_type(url="https://x.example/p", title="A post", mime="text/html",
+                          schema_types=frozenset({"blogposting"})) == "blog_post"
+    assert guess_doc_type(url="https://x.example/d", title="Passport figures", mime="text/html",
+                          schema_types=frozenset({"dataset"})) == "data"
+    # a cue in the title still wins: an evaluation reported as news is an evaluation
+    assert guess_doc_type(url="https://x.example/n", title="Evaluation of the ferry pilot", mime="text/html",
+                          schema_types=frozenset({"newsarticle"})) == "evaluation"
