@@ -98,11 +98,18 @@ _ENGLISH = {"type": "text", "analyzer": "english"}
 # remove_diacritics 2'): words lower-cased, accents folded, Porter-stemmed, no stop-word list; so a
 # query finds the same documents in both backends (the `english` analyzer dropped stop words, making
 # `inspection NOT the` exclude nothing, and kept accents, so `naive` missed `naïve`).
-TEXT_ANALYZER = "hub_text"
-WORDS_ANALYZER = "hub_words"  # the same without stemming: the ``words`` sub-field that ``prefix*`` also searches
-_ANALYSIS = {"analyzer": {TEXT_ANALYZER: {"type": "custom", "tokenizer": "standard",
+# Tokens are runs of letters, digits and marks, as unicode61 cuts them (every space, punctuation
+# and symbol character separates; SQLite's fts5 documentation, "Unicode61 Tokenizer"): the
+# `standard` tokenizer (UAX #29) kept apostrophes inside words, so `children's` became the stem
+# `children'` that `children` never matched, and `d'Ivoire`, `O'Brien`, `U.S.A`, `3.14` stayed one
+# token. The analyzers' names carry a version: an index analysed by an older one is reported.
+TEXT_ANALYZER = "hub_text_v2"
+WORDS_ANALYZER = "hub_words_v2"  # the same without stemming: the ``words`` sub-field that ``prefix*`` also searches
+UNICODE61_TOKENIZER = "hub_unicode61"
+_ANALYSIS = {"tokenizer": {UNICODE61_TOKENIZER: {"type": "pattern", "pattern": r"[^\p{L}\p{N}\p{M}\p{Co}]+"}},
+             "analyzer": {TEXT_ANALYZER: {"type": "custom", "tokenizer": UNICODE61_TOKENIZER,
                                           "filter": ["lowercase", "asciifolding", "porter_stem"]},
-                          WORDS_ANALYZER: {"type": "custom", "tokenizer": "standard",
+                          WORDS_ANALYZER: {"type": "custom", "tokenizer": UNICODE61_TOKENIZER,
                                            "filter": ["lowercase", "asciifolding"]}}}
 
 
@@ -533,8 +540,9 @@ class OpenSearchIndex:
     def _check_chunks_mapping(self) -> None:
         """Raise IndexMismatch when the chunks index has no ``knn_vector`` of this model's dimension;
         log a warning when it analyses text with another analyzer than :data:`TEXT_ANALYZER` (an
-        index built before it): searches work, but stop words and accents match differently from
-        the embedded index until ``evidence-hub reindex`` rebuilds it. One mapping request."""
+        index built before it: ``english``, or ``hub_text`` with the ``standard`` tokenizer):
+        searches work, but stop words, accents and words joined by apostrophes match differently
+        from the embedded index until ``evidence-hub reindex`` rebuilds it. One mapping request."""
         for name, info in self._client.indices.get_mapping(index=self.chunks_alias).items():
             properties = info.get("mappings", {}).get("properties", {})
             vector = properties.get("vector", {})
@@ -546,9 +554,9 @@ class OpenSearchIndex:
                                     f"{self.dimension}; re-index with the original model or use a new index_prefix")
             analyzer = properties.get("body", {}).get("analyzer")
             if analyzer != TEXT_ANALYZER:
-                log.warning("%s analyses text with %r, not %r: stop words and accents match differently "
-                            "from the embedded index; run `evidence-hub reindex` to rebuild it",
-                            name, analyzer, TEXT_ANALYZER)
+                log.warning("%s analyses text with %r, not %r: stop words, accents and words joined by "
+                            "apostrophes or dots match differently from the embedded index; run "
+                            "`evidence-hub reindex` to rebuild it", name, analyzer, TEXT_ANALYZER)
             self._words_field = all("words" in properties.get(field, {}).get("fields", {})
                                     for field in ("title", "body"))
             if not self._words_field:

@@ -97,7 +97,7 @@ def test_layout_aliases_and_mappings(index):
     mapping = client.indices.get_mapping(index=index.chunks_alias)[f"{index.prefix}-chunks-v1"]["mappings"]
     vector = mapping["properties"]["vector"]
     assert vector["dimension"] == 384 and vector["method"]["engine"] == "lucene"
-    assert mapping["properties"]["body"]["analyzer"] == "hub_text"
+    assert mapping["properties"]["body"]["analyzer"] == "hub_text_v2"
     docs = client.indices.get_mapping(index=index.documents_alias)[f"{index.prefix}-documents-v1"]["mappings"]
     assert docs["properties"]["title"]["fields"]["keyword"]["type"] == "keyword"
     assert docs["properties"]["data"]["enabled"] is False
@@ -272,12 +272,36 @@ def test_an_index_built_with_the_english_analyzer_is_reported_and_reindex_rebuil
     for field in ("title", "body"):
         old["mappings"]["properties"][field] = {"type": "text", "analyzer": "english"}
     prefix, idx = _open_older_index(make_index, caplog, old)
-    assert f"{prefix}-chunks-v1 analyses text with 'english', not 'hub_text'" in caplog.text
+    assert f"{prefix}-chunks-v1 analyses text with 'english', not 'hub_text_v2'" in caplog.text
     assert "evidence-hub reindex" in caplog.text
     _add(idx, embedder, "n1", "Naïve budgeting", "The council's naïve budget plan.", "P2", 2020, "Alpha")
     assert _ids(idx, embedder, "naive", "bm25") == []  # english keeps the accent
     assert idx.reindex() == "v2"
     assert _ids(idx, embedder, "naive", "bm25") == ["n1"]
+    assert "analyses text with" not in _warnings_on_reopen(opensearch_url, embedder, prefix, caplog)
+
+
+def test_an_index_tokenized_by_the_standard_tokenizer_is_reported_and_reindex_splits_apostrophes(
+        make_index, embedder, opensearch_url, caplog):
+    """Indices made with the first ``hub_text`` (the ``standard`` tokenizer, UAX #29) kept
+    apostrophes inside words: ``children's`` was filed as ``children'``, which ``children`` never
+    matched. Opening one says to reindex; the rebuilt version cuts words as FTS5 does."""
+    from index.opensearch import chunks_mapping
+
+    old = chunks_mapping(embedder.dimension)
+    old["settings"]["analysis"] = {"analyzer": {
+        "hub_text": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding", "porter_stem"]},
+        "hub_words": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}}}
+    for field in ("title", "body"):
+        old["mappings"]["properties"][field]["analyzer"] = "hub_text"
+        old["mappings"]["properties"][field]["fields"]["words"]["analyzer"] = "hub_words"
+    prefix, idx = _open_older_index(make_index, caplog, old)
+    assert f"{prefix}-chunks-v1 analyses text with 'hub_text', not 'hub_text_v2'" in caplog.text
+    _add(idx, embedder, "c1", "Review", "The council reviewed children's services in Côte d'Ivoire.", "P1", 2020,
+         "Alpha")
+    assert _ids(idx, embedder, "children", "bm25") == [] and _ids(idx, embedder, "Ivoire", "bm25") == []
+    assert idx.reindex() == "v2"
+    assert _ids(idx, embedder, "children", "bm25") == ["c1"] and _ids(idx, embedder, "Ivoire", "bm25") == ["c1"]
     assert "analyses text with" not in _warnings_on_reopen(opensearch_url, embedder, prefix, caplog)
 
 
