@@ -171,7 +171,9 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
     # index: once the twin changes, the copy's bytes are in no document and must be indexed.
     # A document extracted with other settings than today's (extraction.pdf_text switched) is read
     # again: fetched in full and extracted even when its bytes are unchanged.
-    outdated = record is not None and record.state == "indexed" and extraction_outdated(
+    # (whatever its state: a re-read that failed is tried again, not taken as unchanged next time;
+    # a duplicate has no document of its own to read)
+    outdated = record is not None and record.state != "duplicate" and extraction_outdated(
         record.extracted_with, ctx.settings.extraction.pdf_text)
     known = record is not None and not outdated and (
         (record.state == "indexed" and ctx.index.content_hash_of(doc_id) is not None)
@@ -221,8 +223,16 @@ def _fetch_and_extract(ctx: HubContext, source: Source, item: DiscoveredURL) -> 
         return _failed(url, doc_id, "extract", str(exc), fetched=True)
     if extracted.report_url and ctx.settings.extraction.fuse_landing_pages:
         known_report = record.report if fused_hash is not None else None
-        fused, report, report_hash = _fuse_report(ctx, source, extracted, known_hash=fused_hash,
-                                                  known_report=known_report, fetched=replaced_report)
+        fused, report, report_hash, unavailable = _fuse_report(ctx, source, extracted, known_hash=fused_hash,
+                                                               known_report=known_report, fetched=replaced_report)
+        if (unavailable and outdated and record.report is not None and record.page_hash == digest
+                and stored_hash is not None):
+            # re-reading a fused document for new extraction settings, with its report out of reach
+            # for now: the indexed document stands, and a later run tries again (the page's bytes
+            # did not change, so nothing says the report is gone for good)
+            reason = f"could not re-read the report {record.report.url} of this landing page: {unavailable}"
+            registry.mark(url, "failed", stage="fetch", reason=reason)
+            return _failed(url, doc_id, "fetch", reason, fetched=True)
         if report and fused is None:  # page and report as indexed: nothing to do
             registry.mark_indexed(url, content_hash=report_hash, etag=result.etag,
                                   last_modified=result.last_modified, page_hash=digest, report=report)
@@ -270,15 +280,15 @@ def _changed_report(ctx: HubContext, source: Source, record: UrlRecord) -> Fetch
 
 def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument, known_hash: str | None = None,
                  known_report: ReportValidators | None = None, fetched: Fetched | None = None,
-                 ) -> tuple[ExtractedDocument | None, ReportValidators | None, str | None]:
+                 ) -> tuple[ExtractedDocument | None, ReportValidators | None, str | None, str | None]:
     """Fetch and extract the PDF a landing page links (``page.report_url``) and fuse the two
     (:func:`extractors.landing.fuse_landing_page`). Returns (document, the report's URL and
-    validators, report content hash); when the report's bytes hash to ``known_hash``, or it
+    validators, report content hash, None); when the report's bytes hash to ``known_hash``, or it
     answers 304 to a conditional GET with ``known_report``'s validators (the page and its report
-    are indexed as they are), nothing is extracted and (None, report, hash) comes back.
+    are indexed as they are), nothing is extracted and (None, report, hash, None) comes back.
     ``fetched``: the report's response when the caller already has it. When the report cannot
     be had (refused, robots, fetch or extraction failure) the page stays a document of its own,
-    flagged ``landing_page_report_unavailable``, and (page, None, None) comes back."""
+    flagged ``landing_page_report_unavailable``, and (page, None, None, why) comes back."""
     report_url = page.report_url
     reason = _report_refusal(ctx, source, report_url)
     if known_report is not None and known_report.url != report_url:
@@ -296,9 +306,10 @@ def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument, known
                 reason = "the linked report answered 304 Not Modified to a request that was not conditional"
             elif result.not_modified:  # a 304 need not repeat the validators: keep those it answered
                 return None, ReportValidators(report_url, etag=result.etag or known_report.etag,
-                                              last_modified=result.last_modified or known_report.last_modified), known_hash
+                                              last_modified=result.last_modified or known_report.last_modified
+                                              ), known_hash, None
             elif known_hash is not None and content_hash(result.content) == known_hash:
-                return None, validators, known_hash
+                return None, validators, known_hash, None
             else:
                 report = ctx.extraction_pool.result(ctx.extraction_pool.submit(
                     result.content, url=report_url, content_type=result.content_type))
@@ -308,8 +319,8 @@ def _fuse_report(ctx: HubContext, source: Source, page: ExtractedDocument, known
             reason = getattr(exc, "reason", None) or str(exc)
     if reason is not None:
         flags = [*page.quality.flags, "landing_page_report_unavailable"]
-        return page.model_copy(update={"quality": page.quality.model_copy(update={"flags": flags})}), None, None
-    return fuse_landing_page(page, report), validators, content_hash(result.content)
+        return page.model_copy(update={"quality": page.quality.model_copy(update={"flags": flags})}), None, None, reason
+    return fuse_landing_page(page, report), validators, content_hash(result.content), None
 
 
 def build_document(source: Source, outcome: Outcome) -> IndexedDocument:

@@ -35,12 +35,12 @@ def _routes() -> dict[str, Route]:
     }
 
 
-def _ingest(tmp_path, urls: list[str], pdf_text: str, max_documents: int = 500):
+def _ingest(tmp_path, urls: list[str], pdf_text: str, max_documents: int = 500, **extraction):
     from flows.context import HubContext
     from flows.ingest import run_ingest
 
     settings = load_settings(home=str(tmp_path / "hub"), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0},
-                             extraction={"pdf_text": pdf_text})
+                             extraction={"pdf_text": pdf_text, **extraction})
     source = Source(name="site", kind="urls", urls=urls, limits=SourceLimits(max_documents=max_documents))
     summary = run_ingest([source], settings)
     return summary, HubContext(settings)
@@ -106,3 +106,61 @@ def test_switching_the_pdf_engine_rereads_pdfs_once_and_leaves_html(tmp_path):
         summary, ctx = _ingest(tmp_path, urls, "pdfminer")  # and then nothing more
         ctx.close()
         assert (summary.indexed, summary.unchanged) == (0, 4), summary
+
+
+def test_a_reread_that_fails_keeps_the_document_and_fails_again_until_it_succeeds(tmp_path):
+    """From a break-it run: a PDF whose re-read failed (here: a deadline no extraction meets) was
+    taken as unchanged on the next run, because only ``indexed`` records were checked for an
+    outdated fingerprint, and failed again on the run after: failures came and went."""
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        url = site.base_url + "/a.pdf"
+        summary, ctx = _ingest(tmp_path, [url], "pdfium")
+        ctx.close()
+        assert summary.indexed == 1, summary.failures
+        for _ in range(2):
+            summary, ctx = _ingest(tmp_path, [url], "pdfminer", timeout_s=0.001)
+            try:
+                assert (summary.failed, summary.unchanged) == (1, 0), summary
+                assert summary.failures[0].stage == "extract" and "longer than" in summary.failures[0].reason
+                assert _engines(ctx, [url]) == {url: "pdfium"}  # the indexed document stands
+                assert ctx.registry.get(url).extracted_with == "pdf_text=pdfium"
+            finally:
+                ctx.close()
+        summary, ctx = _ingest(tmp_path, [url], "pdfminer")
+        try:
+            assert (summary.indexed, summary.failed) == (1, 0), summary.failures
+            assert _engines(ctx, [url]) == {url: "pdfminer_layout"} and len(ctx.index.ids()) == 1
+        finally:
+            ctx.close()
+
+
+def test_a_fused_page_whose_report_is_out_of_reach_during_a_reread_keeps_its_report_text(tmp_path):
+    """From a break-it run: a re-read that found the landing page's report answering 404 replaced
+    the fused document with the page alone, and the next run (page unchanged: 304) never looked
+    at the report again. Now the re-read fails with the reason and the fused document stands."""
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        page = site.base_url + "/evaluations/food"
+        summary, ctx = _ingest(tmp_path, [page], "pdfium")
+        ctx.close()
+        assert summary.indexed == 1, summary.failures
+        report = routes.pop("/files/food-evaluation.pdf")
+        summary, ctx = _ingest(tmp_path, [page], "pdfminer")
+        try:
+            assert (summary.indexed, summary.failed) == (0, 1), summary
+            assert "could not re-read the report" in summary.failures[0].reason
+            assert "404" in summary.failures[0].reason
+            doc = ctx.index.get(document_id(page))
+            assert "tidal allotment cooperatives" in doc.text and _engines(ctx, [page]) == {page: "pdfium"}
+        finally:
+            ctx.close()
+        routes["/files/food-evaluation.pdf"] = report
+        summary, ctx = _ingest(tmp_path, [page], "pdfminer")
+        try:
+            assert (summary.indexed, summary.failed) == (1, 0), summary.failures
+            doc = ctx.index.get(document_id(page))
+            assert "tidal allotment cooperatives" in doc.text and _engines(ctx, [page]) == {page: "pdfminer_layout"}
+            assert "landing_page_fused" in doc.quality.flags
+        finally:
+            ctx.close()
