@@ -18,8 +18,15 @@ from index.query import (
 
 def test_weighted_rrf_by_hand():
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]], k=1, weights=[1.0, 3.0])
-    # a: 1/2 + 3/4 = 1.25, b: 1/3 + 3/2 = 11/6, c: 1/4 + 3/3 = 1.25 (tie with a: by id)
+    # a: 1/2 + 3/4 = 1.25, b: 1/3 + 3/2 = 11/6, c: 1/4 + 3/3 = 1.25 (tie with a: the first list ranks a higher)
     assert fused == [("b", pytest.approx(11 / 6)), ("a", pytest.approx(1.25)), ("c", pytest.approx(1.25))]
+    # ties go by the first list's ranks, then the next list's, never by id: ranks (1, 3) and (3, 1)
+    # sum alike (and beat ranks (2, 2)); "z" is first because the first list (BM25) ranks it first
+    assert [d for d, _ in reciprocal_rank_fusion([["z", "m", "a"], ["a", "m", "z"]])] == ["z", "a", "m"]
+    assert [d for d, _ in reciprocal_rank_fusion([["a", "m", "z"], ["z", "m", "a"]])] == ["a", "z", "m"]
+    # a document one list lacks ranks last in it: "y" (only in the second list, at 1) and "x" (only
+    # in the first, at 1) tie; x wins on the first list, then "w" (first list's 2) before "v"
+    assert [d for d, _ in reciprocal_rank_fusion([["x", "w"], ["y", "v"]])] == ["x", "y", "w", "v"]
     assert reciprocal_rank_fusion([["a", "b"], ["b"]]) == reciprocal_rank_fusion([["a", "b"], ["b"]], 60, [1, 1])
     with pytest.raises(ValueError, match="2 weights for 1 rankings"):
         reciprocal_rank_fusion([["a"]], weights=[1.0, 1.0])
