@@ -226,6 +226,14 @@ class Registry:
                 (content_hash, other_than)).fetchone()
         return self.get(row[0]) if row else None
 
+    def indexed_urls_of(self, doc_id: str, *, other_than: str) -> list[str]:
+        """The indexed URLs other than ``other_than`` whose document is ``doc_id`` (URLs naming one
+        canonical URL share its document)."""
+        with self._lock:
+            rows = self._db.execute("SELECT url FROM urls WHERE doc_id=? AND state='indexed' AND url<>? ORDER BY url",
+                                    (doc_id, other_than)).fetchall()
+        return [row[0] for row in rows]
+
     def counts(self, source: str | None = None) -> dict[str, int]:
         """Number of URLs per state, for one source or all."""
         sql = "SELECT state, COUNT(*) FROM urls" + (" WHERE source=?" if source else "") + " GROUP BY state"

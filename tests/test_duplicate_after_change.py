@@ -47,3 +47,34 @@ def test_copy_of_a_changed_page_is_indexed_on_the_next_run(tmp_path, settings):
     assert indexed.get(winner) == content_hash(changed.read_bytes())
     assert content_hash(original) in indexed.values(), (
         f"the copy's content is in no indexed document: {indexed}")
+
+
+def test_a_page_that_becomes_a_copy_of_another_leaves_no_stale_document(tmp_path, settings):
+    """From a break-it run: a URL whose content changed into a byte copy of another indexed page was
+    recorded as a duplicate, but its old document stayed in the index, searchable, holding text
+    the URL no longer serves."""
+    from flows.context import HubContext
+    from flows.ingest import run_ingest
+    from index.query import SearchQuery
+
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    (site_dir / "a.html").write_bytes(page_html("pooled budgets in integrated care", words=150))
+    (site_dir / "b.html").write_bytes(page_html("harbour ferry timetables", words=150))
+    with StaticSite(site_dir) as site:
+        copy_url = site.base_url + "/b.html"
+        source = Source(name="copies", kind="sitemap", url=site.base_url + "/sitemap.xml")
+        assert run_ingest([source], settings).indexed == 2
+        (site_dir / "b.html").write_bytes((site_dir / "a.html").read_bytes())
+        second = run_ingest([source], settings)
+        assert (second.indexed, second.duplicates, second.failed) == (0, 1, 0), second
+        third = run_ingest([source], settings)
+        assert (third.indexed, third.failed) == (0, 0), third
+    indexed = _indexed_hashes(settings.index_path)
+    assert list(indexed.values()) == [content_hash((site_dir / "a.html").read_bytes())], indexed
+    ctx = HubContext(settings)
+    try:
+        assert ctx.index.search(SearchQuery(text="ferry timetables", mode="bm25")).hits == []
+        assert ctx.registry.get(copy_url).state == "duplicate"
+    finally:
+        ctx.close()
