@@ -52,7 +52,6 @@ def extract(data: bytes, *, url: str = "", content_type: str = "", ocr: bool = F
     raise ExtractionError(f"unsupported content: neither PDF nor HTML ({declared}, starts {data[:16]!r})")
 
 
-
 def extraction_fingerprint(mime: str, pdf_text: str) -> str:
     """The extraction settings that shaped a document of type ``mime``, as the short string the
     registry keeps beside its URL: ``"pdf_text=pdfium"`` for a PDF, ``""`` for types that no

@@ -366,8 +366,11 @@ def _duplicate_of(ctx: HubContext, outcome: Outcome) -> Outcome | None:
     if (outcome.doc_id != twin.doc_id and own_hash is not None and own_hash != outcome.content_hash
             and not ctx.registry.indexed_urls_of(outcome.doc_id, other_than=outcome.url)):
         # the URL used to serve other content, indexed under its own document: it serves a copy of
-        # the twin now, so that document is out of date (removed first: a kill in between leaves the
-        # URL recorded as indexed without its document, which the next run fetches again)
+        # the twin now, so that document is out of date. Only the writer thread removes it (the early
+        # check in a fetch thread passes it on); removed before the URL is marked a duplicate, so a
+        # kill in between leaves the URL recorded as indexed without its document: fetched again.
+        if outcome.extracted is None:
+            return None
         ctx.index.delete(outcome.doc_id)
     reason = f"same content as {twin.url}"
     ctx.registry.mark_duplicate(outcome.url, content_hash=outcome.content_hash, etag=outcome.etag,
