@@ -274,6 +274,52 @@ def extract(
 
 
 @app.command()
+def show(
+    target: str = typer.Argument(..., help="A document id (as search results give it) or one of its URLs"),
+    full_text: bool = typer.Option(False, "--text", help="Include the whole stored text (default: its first 1,500 characters)"),
+    json_out: bool = typer.Option(False, "--json", help="Print the stored document as JSON"),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """An indexed document as stored: metadata, labels with scores and evidence, quality flags and
+    provenance (where each field came from, e.g. provenance.text.source: the engine that read it).
+
+    Exits 1 when the index holds no such document."""
+    from core.models import document_id
+    from flows.context import HubContext
+
+    settings = _settings(config)
+    if settings.index.backend == "embedded" and not settings.index_path.exists():
+        err.print(f"[red]no index at {escape(str(settings.index_path))}[/red]; run `evidence-hub ingest` first")
+        raise typer.Exit(1)
+    ctx = HubContext(settings)
+    try:
+        doc = ctx.index.get(target) or ctx.index.get(document_id(target))
+    finally:
+        ctx.close()
+    if doc is None:
+        err.print(f"[red]no indexed document {escape(target)}[/red] (give an id from `evidence-hub search --json` "
+                  "or the document's URL)")
+        raise typer.Exit(1)
+    payload = doc.model_dump(mode="json")
+    if not full_text:
+        payload["text"] = doc.text[:1500]
+    if json_out:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    for key, value in payload.items():
+        if key in ("text", "provenance"):
+            continue
+        if key in ("themes", "policy_areas", "evidence_types"):
+            value = ", ".join(f"{label['id']} {label['score']:.2f}" + (" (uncertain)" if label.get("uncertain") else "")
+                              for label in value) or "none"
+        console.print(f"[bold]{key}[/bold]: {escape(str(value))}")
+    console.print("[bold]provenance[/bold]:")
+    for field, origin in payload["provenance"].items():
+        console.print(f"  {field}: {escape(origin['source'])} (confidence {origin['confidence']})")
+    console.print(f"[bold]text[/bold] ({doc.word_count} words):\n{escape(payload['text'])}")
+
+
+@app.command()
 def sources(config: Optional[Path] = ConfigOption) -> None:
     """List the configured sources."""
     from config import ConfigError, load_sources

@@ -75,6 +75,21 @@ def test_extract_json_and_failure(hub, tmp_path):
     assert result.returncode == 1 and "malformed PDF" in json.loads(result.stdout)["error"]
 
 
+def test_show_prints_a_stored_document_with_its_provenance(hub):
+    home, site, _ = hub
+    pdf = site / "reports" / f"{REPORTS[0].slug}.pdf"
+    by_url = json.loads(run("show", pdf.resolve().as_uri(), "--json", home=home).stdout)
+    by_id = json.loads(run("show", by_url["id"], "--json", home=home).stdout)
+    assert by_id == by_url and by_id["url"] == pdf.resolve().as_uri() and by_id["page_count"] >= 2
+    assert by_id["provenance"]["text"]["source"] == "pdfium" and by_id["provenance"]["title"]["source"] == "pdf_info"
+    whole = json.loads(run("show", by_id["id"], "--json", "--text", home=home).stdout)["text"]
+    assert len(by_id["text"]) == 1500 < len(whole) and whole.startswith(by_id["text"])
+    readable = run("show", by_id["id"], home=home).stdout
+    assert "provenance" in readable and "text: pdf" in readable and "policy_areas" in readable
+    missing = run("show", "no-such-document", home=home, check=False)
+    assert missing.returncode == 1 and "no indexed document no-such-document" in missing.stderr
+
+
 def test_bad_configuration_exits_2_with_file_and_field(hub, tmp_path):
     home, _, _ = hub
     config = tmp_path / "bad.yaml"
