@@ -146,9 +146,8 @@ def schema_org_types(root) -> frozenset[str]:
                 if isinstance(kind, str) and kind:
                     found.add(SCHEMA_ORG_PREFIX.sub("", kind.strip()).rsplit(":", 1)[-1].lower())
             stack.extend(value for value in node.values() if isinstance(value, (dict, list)))
-    for element in root.iter():
-        itemtype = element.get("itemtype") if isinstance(element.tag, str) else None
-        for kind in (itemtype or "").split():
+    for itemtype in root.xpath("//*[@itemtype]/@itemtype"):  # libxml2 walks the tree, not Python
+        for kind in str(itemtype).split():
             if SCHEMA_ORG_PREFIX.match(kind):
                 found.add(SCHEMA_ORG_PREFIX.sub("", kind).strip("/").lower())
     return frozenset(found)

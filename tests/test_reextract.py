@@ -46,6 +46,13 @@ def _ingest(tmp_path, urls: list[str], pdf_text: str, max_documents: int = 500, 
     return summary, HubContext(settings)
 
 
+def _indexed_with_pdfium(tmp_path, urls: list[str]) -> None:
+    """The first run: every URL indexed, PDFs read by PDFium."""
+    summary, ctx = _ingest(tmp_path, urls, "pdfium")
+    ctx.close()
+    assert (summary.indexed, summary.failed) == (len(urls), 0), summary.failures
+
+
 def _engines(ctx, urls: list[str]) -> dict[str, str]:
     """URL -> the engine that read its stored text (provenance text source; a fused landing page's
     is its report's, written ``report_pdf:<engine>``)."""
@@ -115,9 +122,7 @@ def test_a_reread_that_fails_keeps_the_document_and_fails_again_until_it_succeed
     routes = _routes()
     with RoutedSite(routes) as site:
         url = site.base_url + "/a.pdf"
-        summary, ctx = _ingest(tmp_path, [url], "pdfium")
-        ctx.close()
-        assert summary.indexed == 1, summary.failures
+        _indexed_with_pdfium(tmp_path, [url])
         for _ in range(2):
             summary, ctx = _ingest(tmp_path, [url], "pdfminer", timeout_s=0.001)
             try:
@@ -142,9 +147,7 @@ def test_a_fused_page_whose_report_is_out_of_reach_during_a_reread_keeps_its_rep
     routes = _routes()
     with RoutedSite(routes) as site:
         page = site.base_url + "/evaluations/food"
-        summary, ctx = _ingest(tmp_path, [page], "pdfium")
-        ctx.close()
-        assert summary.indexed == 1, summary.failures
+        _indexed_with_pdfium(tmp_path, [page])
         report = routes.pop("/files/food-evaluation.pdf")
         summary, ctx = _ingest(tmp_path, [page], "pdfminer")
         try:
