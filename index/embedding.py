@@ -60,8 +60,17 @@ def load_model(path: Path, device: str | None, precision: str = "float32") -> tu
     with _MODELS_LOCK:
         if key not in _MODELS:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
-            model = SentenceTransformer(str(path), device=device)
+            # transformers draws a "Loading weights" bar on stderr for each load (a 90 MB model
+            # loads in a second): noise in every CLI search, so it is off while the hub loads one
+            shown = transformers_logging.is_progress_bar_enabled()
+            transformers_logging.disable_progress_bar()
+            try:
+                model = SentenceTransformer(str(path), device=device)
+            finally:
+                if shown:
+                    transformers_logging.enable_progress_bar()
             if precision == "bfloat16":
                 import torch
 
