@@ -124,7 +124,7 @@ def schema_org_types(root) -> frozenset[str]:
     names such as ``"newsarticle"``: every ``@type`` in its JSON-LD blocks (``<script
     type="application/ld+json">``, W3C JSON-LD 1.1), at any depth (``@graph``, ``mainEntity``, ...),
     and every microdata ``itemtype`` (WHATWG HTML, "Microdata") on schema.org. A block that is not
-    valid JSON is skipped; at most :data:`MAX_SCHEMA_NODES` objects are visited. ``root``: the
+    valid JSON (or nested past the JSON decoder's recursion limit) is skipped; at most :data:`MAX_SCHEMA_NODES` objects are visited. ``root``: the
     page's lxml tree (:func:`parse_html`) before its scripts are removed."""
     found: set[str] = set()
     stack: list = []
@@ -132,7 +132,7 @@ def schema_org_types(root) -> frozenset[str]:
         if (script.get("type") or "").split(";")[0].strip().lower() == "application/ld+json" and script.text:
             try:
                 stack.append(json.loads(script.text))
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
                 continue
     visited = 0
     while stack and visited < MAX_SCHEMA_NODES:

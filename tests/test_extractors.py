@@ -167,6 +167,11 @@ def test_schema_org_types_come_from_json_ld_at_any_depth_and_microdata():
     assert schema_org_types(parse_html(NEWS_PAGE)) == {"webpage", "creativework", "newsarticle", "organization",
                                                        "imageobject"}
     assert schema_org_types(parse_html("<html><body><p>plain</p></body></html>")) == frozenset()
+    # a JSON-LD block nested deeper than the JSON decoder goes is skipped, not the page's end
+    deep = NEWS_PAGE.replace("{ not json at all ", "[" * 200_000 + "]" * 200_000)
+    assert deep != NEWS_PAGE
+    assert "newsarticle" in schema_org_types(parse_html(deep))
+    assert extract(deep.encode(), url="https://gazette.example/2024/ferry", content_type="text/html").doc_type == "news"
 
 
 def test_doc_type_reads_schema_org_types_after_title_and_url_cues():
