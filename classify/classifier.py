@@ -16,7 +16,12 @@ when the model file exists), and applies the decision rule:
 * evidence types (study design) are rules plus the same machinery: a design is assigned only when
   at least one of its keywords is in the text *and* its zero-shot score reaches
   ``evidence_type_threshold``; a document with text but no design gets the keyword-less fallback
-  type (``E7`` descriptive, guidance or opinion in the shipped taxonomy), marked uncertain.
+  type (``E7`` descriptive, guidance or opinion in the shipped taxonomy), marked uncertain;
+* a document in a language the embedding model does not read (``classification.model_languages``;
+  all-MiniLM-L6-v2 is English-only, so a German page's cosines to English label profiles are noise)
+  is labelled from the taxonomy's ``keywords_by_language`` for its language alone
+  (:meth:`TaxonomyClassifier.classify_by_keywords`), every label marked uncertain; a language the
+  taxonomy has no keywords for gets no theme or policy area.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from functools import cached_property
 
 import numpy as np
 
-from classify.features import FEATURES, DocumentEvidence, LabelProfiles, label_features, word_ngrams
+from classify.features import (FEATURES, DocumentEvidence, LabelProfiles, keyword_evidence, keyword_hits,
+                               keyword_words, label_features, word_count, word_ngrams)
 from classify.supervised import ModelError, TrainedModel
-from classify.zero_shot import LEAD_WEIGHT, zero_shot_scores
+from classify.zero_shot import LEAD_WEIGHT, keyword_only_scores, zero_shot_scores
 from config.settings import ClassificationSettings
 from config.taxonomy import Taxonomy
 from core.models import LabelScore
@@ -41,6 +47,26 @@ KINDS = ("themes", "policy_areas", "evidence_types")
 TRAINABLE_KINDS = ("themes", "policy_areas")
 PASSAGE_CHARS = 300
 MIN_DESIGN_TERMS = 2  # distinct keywords of a study design that must be in the text
+MIN_KEYWORD_ONLY_TERMS = 2  # distinct keywords a keyword-only label needs (one word repeated is not enough)
+
+
+def base_language(language: str) -> str:
+    """The primary language subtag of a BCP 47 / ISO 639 code, lower case: ``en-GB`` -> ``en``."""
+    return language.strip().replace("_", "-").split("-")[0].lower()
+
+
+def keyword_passages(chunk_texts: list[str], terms: list[str], limit: int = 2) -> list[str]:
+    """The ``limit`` chunks (cut to :data:`PASSAGE_CHARS`) holding the most of ``terms`` (matched as
+    whole words, case-insensitive, see :func:`classify.features.keyword_hits`), best first; chunks
+    holding none are left out."""
+    keys = [key for key in map(keyword_words, terms) if key]
+    counted = []
+    for position, text in enumerate(chunk_texts):
+        grams = word_ngrams(text)
+        count = sum(keyword_hits(key, grams) for key in keys)
+        if count:
+            counted.append((-count, position))
+    return [chunk_texts[i][:PASSAGE_CHARS] for _, i in sorted(counted)[:limit]]
 
 
 @dataclass(frozen=True)
@@ -102,14 +128,77 @@ class TaxonomyClassifier:
         return {kind: label_features(chunk_texts, chunk_vectors, profiles, ngrams)
                 for kind, profiles in self.profiles.items() if profiles.labels}
 
-    def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray) -> Classification:
-        """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)).
-        A document without chunks gets no labels."""
+    def reads(self, language: str | None) -> bool:
+        """Whether the embedding model reads ``language`` (``classification.model_languages``; a
+        region such as ``en-GB`` is ignored). An unknown language (None or empty) counts as read."""
+        if not language or not language.strip():
+            return True
+        return base_language(language) in {base_language(l) for l in self.settings.model_languages}
+
+    def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray, language: str | None = None) -> Classification:
+        """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)) and its
+        detected language (ISO 639-1; None when unknown). A document without chunks gets no labels;
+        one in a language the model does not read is labelled by :meth:`classify_by_keywords`."""
         if len(chunk_texts) == 0:
             return Classification()
+        if not self.reads(language):
+            return self.classify_by_keywords(chunk_texts, base_language(language))
         evidence = self.evidence(chunk_texts, chunk_vectors)
         result = {kind: self._decide(kind, evidence[kind], chunk_texts) for kind in evidence}
         return Classification(**result)
+
+    def classify_by_keywords(self, chunk_texts: list[str], language: str) -> Classification:
+        """Labels from the taxonomy's keywords in ``language`` alone (no embeddings, no trained model).
+
+        A label is assigned when :func:`classify.zero_shot.keyword_only_scores` (0..1) reaches
+        ``keyword_only_threshold``, at least :data:`MIN_KEYWORD_ONLY_TERMS` distinct keywords of it
+        are found (:data:`MIN_DESIGN_TERMS` for evidence types) and its hits reach
+        ``keyword_only_relative`` times those of the kind's best label; a kind with a scope needs
+        ``scope_min_density`` of the scope's keywords in that language per 1,000 words. At most
+        ``max_labels`` per kind, every one marked uncertain, with the keywords found and the passages
+        holding most of them as evidence; evidence types fall back as in :meth:`classify`. A language
+        without keywords in the taxonomy gets no theme or policy area.
+        """
+        ngrams = word_ngrams(" ".join(chunk_texts))
+        words = word_count(ngrams)
+        result = {}
+        for kind, profiles in self.profiles.items():
+            if not profiles.labels:
+                continue
+            keywords = profiles.keywords_by_language.get(language)
+            assigned: list[LabelScore] = []
+            if keywords is not None and self._in_scope_by_keywords(profiles, language, ngrams, words):
+                hits, distinct, terms = keyword_evidence(keywords, ngrams)
+                scores = keyword_only_scores(hits, words, self.settings)
+                least_hits = self.settings.keyword_only_relative * float(hits.max(initial=0.0))
+                least_terms = MIN_DESIGN_TERMS if kind == "evidence_types" else MIN_KEYWORD_ONLY_TERMS
+                for j in np.lexsort((-hits, -scores)):
+                    if scores[j] < self.settings.keyword_only_threshold or len(assigned) >= self.settings.max_labels:
+                        break
+                    if distinct[j] < least_terms or hits[j] < least_hits:
+                        continue
+                    label = profiles.labels[j]
+                    assigned.append(LabelScore(id=label.id, label=label.label, score=round(float(scores[j]), 4),
+                                               uncertain=True, terms=terms[j][:10],
+                                               passages=keyword_passages(chunk_texts, terms[j])))
+            result[kind] = self._with_fallback(kind, assigned)
+        return Classification(**result)
+
+    def _in_scope_by_keywords(self, profiles: LabelProfiles, language: str, ngrams, words: int) -> bool:
+        """Keyword-only scope rule: no scope, or ``scope_min_density`` scope keywords in ``language``
+        per 1,000 words."""
+        if profiles.scope_vector is None:
+            return True
+        keys = profiles.scope_keywords_by_language.get(language, [])
+        return sum(keyword_hits(key, ngrams) for key in keys) * 1000 / words >= self.settings.scope_min_density
+
+    def _with_fallback(self, kind: str, assigned: list[LabelScore]) -> list[LabelScore]:
+        """Evidence types: the keyword-less fallback type (uncertain) when no design was assigned."""
+        if kind == "evidence_types" and not assigned:
+            fallback = [label for label in self.profiles[kind].labels if not label.keywords]
+            if fallback:
+                return [LabelScore(id=fallback[0].id, label=fallback[0].label, score=0.0, uncertain=True)]
+        return assigned
 
     def _scores(self, kind: str, evidence: DocumentEvidence) -> tuple[np.ndarray, list[float], bool]:
         """Scores, per-label thresholds and whether the zero-shot relative rule applies."""
@@ -148,9 +237,4 @@ class TaxonomyClassifier:
                 terms=evidence.terms[j][:10], passages=[chunk_texts[i][:PASSAGE_CHARS] for i in top],
             ))
         assigned.sort(key=lambda s: -s.score)
-        assigned = assigned[: self.settings.max_labels]
-        if kind == "evidence_types" and not assigned:
-            fallback = [label for label in labels if not label.keywords]
-            if fallback:
-                assigned = [LabelScore(id=fallback[0].id, label=fallback[0].label, score=0.0, uncertain=True)]
-        return assigned
+        return self._with_fallback(kind, assigned[: self.settings.max_labels])

@@ -77,20 +77,61 @@ def keyword_hits(words: tuple[str, ...], ngrams: Counter) -> int:
     return ngrams.get(words, 0) + ngrams.get(words[:-1] + (words[-1] + "s",), 0)
 
 
+KeywordList = list[tuple[str, tuple[str, ...]]]  # (keyword as written, its words)
+
+
+def keyword_list(keywords: list[str]) -> KeywordList:
+    """Taxonomy keywords as ``(keyword, words)`` pairs; ``"A / B"`` counts as the two keywords
+    ``A`` and ``B``; keywords without a word are dropped."""
+    return [(variant.strip(), keyword_words(variant)) for k in keywords for variant in k.split(" / ")
+            if keyword_words(variant)]
+
+
+def keyword_evidence(keywords: list[KeywordList], ngrams: Counter) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Keyword evidence of each label in a text's :func:`word_ngrams`.
+
+    Returns:
+        ``(hits, distinct, terms)``: hits per label (float32, shape (n_labels,)), distinct keywords
+        found per label (same shape), and per label the keywords found, as written.
+    """
+    hits = np.zeros(len(keywords), dtype=np.float32)
+    distinct = np.zeros(len(keywords), dtype=np.float32)
+    terms: list[list[str]] = []
+    for j, label_keywords in enumerate(keywords):
+        found = []
+        for keyword, key in label_keywords:
+            count = keyword_hits(key, ngrams)
+            if count:
+                found.append(keyword)
+                hits[j] += count
+        distinct[j] = len(found)
+        terms.append(found)
+    return hits, distinct, terms
+
+
+def word_count(ngrams: Counter) -> int:
+    """Words in the text of :func:`word_ngrams` counts (at least 1)."""
+    return max(1, sum(count for gram, count in ngrams.items() if len(gram) == 1))
+
+
 @dataclass
 class LabelProfiles:
     """The profile vectors and keyword patterns of one label kind.
 
     ``vectors`` has shape (n_profiles, dim), unit length; ``owners[i]`` is the label index of
-    profile ``i``; ``patterns[j]`` are ``(keyword, pattern)`` pairs of label ``j``.
+    profile ``i``; ``keywords[j]`` are the ``(keyword, words)`` pairs of label ``j``;
+    ``keywords_by_language[lang][j]`` the same in another language (every label has an entry,
+    possibly empty, for each language any label or the scope names).
     """
 
     labels: list[TaxonomyLabel]
     vectors: np.ndarray
     owners: list[int]
-    keywords: list[list[tuple[str, tuple[str, ...]]]] = field(default_factory=list)
+    keywords: list[KeywordList] = field(default_factory=list)
     scope_vector: np.ndarray | None = None
     scope_keywords: list[tuple[str, ...]] = field(default_factory=list)
+    keywords_by_language: dict[str, list[KeywordList]] = field(default_factory=dict)
+    scope_keywords_by_language: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: list[TaxonomyLabel], embedder: Embedder, scope: LabelScope | None = None) -> "LabelProfiles":
@@ -102,12 +143,18 @@ class LabelProfiles:
                 texts.append(text)
                 owners.append(i)
         vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dimension), np.float32)
-        keywords = [[(variant.strip(), keyword_words(variant)) for k in label.keywords for variant in k.split(" / ")
-                     if keyword_words(variant)] for label in labels]
+        keywords = [keyword_list(label.keywords) for label in labels]
         scope_vector = embedder.encode([scope.description])[0] if scope is not None else None
         scope_keywords = [keyword_words(k) for k in scope.keywords if keyword_words(k)] if scope is not None else []
+        languages = {lang for label in labels for lang in label.keywords_by_language}
+        languages |= set(scope.keywords_by_language) if scope is not None else set()
+        by_language = {lang: [keyword_list(label.keywords_by_language.get(lang, [])) for label in labels]
+                       for lang in sorted(languages)}
+        scope_by_language = {lang: [words for _, words in keyword_list(scope.keywords_by_language.get(lang, []))]
+                             for lang in sorted(languages)} if scope is not None else {}
         return cls(labels=list(labels), vectors=vectors, owners=owners, keywords=keywords,
-                   scope_vector=scope_vector, scope_keywords=scope_keywords)
+                   scope_vector=scope_vector, scope_keywords=scope_keywords,
+                   keywords_by_language=by_language, scope_keywords_by_language=scope_by_language)
 
 
 @dataclass
@@ -179,19 +226,8 @@ def label_features(chunk_texts: list[str], chunk_vectors: np.ndarray, profiles: 
     share = np.bincount(per_label.argmax(axis=1), minlength=n_labels) / len(chunk_texts)
     if ngrams is None:
         ngrams = word_ngrams(" ".join(chunk_texts))
-    words = max(1, sum(count for gram, count in ngrams.items() if len(gram) == 1))
-    hits = np.zeros(n_labels, dtype=np.float32)
-    distinct = np.zeros(n_labels, dtype=np.float32)
-    terms: list[list[str]] = []
-    for j, keywords in enumerate(profiles.keywords):
-        found = []
-        for keyword, key in keywords:
-            count = keyword_hits(key, ngrams)
-            if count:
-                found.append(keyword)
-                hits[j] += count
-        distinct[j] = len(found)
-        terms.append(found)
+    words = word_count(ngrams)
+    hits, distinct, terms = keyword_evidence(profiles.keywords, ngrams)
     density = np.log1p(hits * 1000 / words)
     scope_sim = scope_density = 0.0
     if profiles.scope_vector is not None:

@@ -59,7 +59,7 @@ def reclassify_index(index: SearchIndex, classifier: TaxonomyClassifier, embedde
         if not chunks:
             summary.skipped.append(doc_id)
             continue
-        result = classifier.classify([c.text for c in chunks], vectors)
+        result = classifier.classify([c.text for c in chunks], vectors, doc.language)
         updated = doc.model_copy(update={kind: getattr(result, kind) for kind in KINDS})
         if _label_ids(updated) != _label_ids(doc):
             summary.changed += 1

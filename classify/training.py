@@ -28,6 +28,11 @@ class LabelledDocument:
     facets: dict[str, str] = field(default_factory=dict)
     evidence: dict = field(default_factory=dict, repr=False)  # kind -> DocumentEvidence, filled lazily
 
+    @property
+    def language(self) -> str | None:
+        """The language the hub detected (ISO 639-1), None when unknown."""
+        return self.facets.get("language") or None
+
     def evidence_of(self, classifier: TaxonomyClassifier, kind: str):
         """The classifier's :class:`~classify.features.DocumentEvidence` of ``kind`` (computed once)."""
         if not self.evidence:
@@ -60,7 +65,7 @@ def predictions(classifier: TaxonomyClassifier, documents: list[LabelledDocument
     """The classifier's label ids per kind, one set per document (aligned with ``documents``)."""
     out: dict[str, list[frozenset[str]]] = {"themes": [], "policy_areas": [], "evidence_types": []}
     for doc in documents:
-        result = classifier.classify(doc.chunk_texts, doc.vectors)
+        result = classifier.classify(doc.chunk_texts, doc.vectors, doc.language)
         for kind in out:
             out[kind].append(frozenset(label.id for label in getattr(result, kind)))
     return out
@@ -104,31 +109,44 @@ def facet_metrics(documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
     return out
 
 
+def trainable(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) -> list[LabelledDocument]:
+    """The documents the supervised model learns from: those in a language the embedding model reads
+    (:meth:`TaxonomyClassifier.reads`); the others are labelled by keywords in every mode."""
+    return [d for d in documents if classifier.reads(d.language)]
+
+
 def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
                    seed: int = 0) -> dict[str, KindMetrics]:
     """Metrics of the supervised model on documents it never saw: k-fold (by document) training,
-    threshold calibration inside each training part, predictions on the held-out part."""
+    threshold calibration inside each training part, predictions on the held-out part. Documents in
+    a language the model does not read are scored with their keyword-only labels (as the hub labels
+    them whatever the method), so the figures cover every matched document."""
     out = {}
+    learnable = trainable(classifier, documents)
+    others = [d for d in documents if d not in learnable]
     for kind in _gold_kinds(documents):
         if kind not in TRAINABLE_KINDS:
             continue
-        examples = kind_examples(classifier, documents, kind)
+        examples = kind_examples(classifier, learnable, kind)
         predicted = cross_validated_predictions(examples, folds, seed)
-        out[kind] = score_kind([d.gold.labels[kind] for d in documents],
-                               [frozenset(i for i, p in zip(examples.label_ids, row) if p) for row in predicted],
-                               examples.label_ids)
+        sets = [frozenset(i for i, p in zip(examples.label_ids, row) if p) for row in predicted]
+        sets += [frozenset(label.id for label in getattr(classifier.classify(d.chunk_texts, d.vectors, d.language), kind))
+                 for d in others]
+        out[kind] = score_kind([d.gold.labels[kind] for d in learnable + others], sets, examples.label_ids)
     return out
 
 
 def train(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
           seed: int = 0) -> TrainedModel:
-    """Train every trainable kind that the gold labels on all ``documents``; the model's report
-    holds the cross-validated metrics (never figures on the training set).
+    """Train every trainable kind that the gold labels on all ``documents`` (those in a language the
+    embedding model reads, :func:`trainable`); the model's report holds the cross-validated metrics
+    (never figures on the training set).
 
     Raises ValueError when the gold has no trainable kind or too few documents."""
     kinds = [k for k in _gold_kinds(documents) if k in TRAINABLE_KINDS]
     if not kinds:
         raise ValueError("the gold labels hold neither themes nor policy_areas for every matched document")
-    models = {kind: train_kind(kind_examples(classifier, documents, kind), folds, seed) for kind in kinds}
+    learnable = trainable(classifier, documents)
+    models = {kind: train_kind(kind_examples(classifier, learnable, kind), folds, seed) for kind in kinds}
     report = {kind: m.model_dump() for kind, m in cross_validate(classifier, documents, folds, seed).items()}
-    return TrainedModel(kinds=models, trained_on=len(documents), report={"cross_validated": report, "folds": folds})
+    return TrainedModel(kinds=models, trained_on=len(learnable), report={"cross_validated": report, "folds": folds})

@@ -43,7 +43,29 @@ def zero_shot_scores(evidence: DocumentEvidence, settings: ClassificationSetting
     """
     if not 0.0 <= lead_weight <= 1.0:
         raise ValueError(f"lead_weight must be within 0..1, got {lead_weight}")
-    per_thousand = np.expm1(evidence.features[:, _KW])
-    bonus = np.minimum(settings.keyword_cap, settings.keyword_weight * np.log1p(per_thousand * 10))
+    bonus = keyword_bonus(np.expm1(evidence.features[:, _KW]) * 10, settings)
     similarity = (1.0 - lead_weight) * evidence.features[:, _SIM] + lead_weight * evidence.features[:, _LEAD]
     return similarity + bonus
+
+
+def keyword_bonus(hits_per_10k: np.ndarray, settings: ClassificationSettings) -> np.ndarray:
+    """The zero-shot keyword bonus ``min(keyword_cap, keyword_weight * log1p(hits per 10,000 words))``,
+    same shape as ``hits_per_10k``."""
+    return np.minimum(settings.keyword_cap, settings.keyword_weight * np.log1p(hits_per_10k))
+
+
+def keyword_only_scores(hits: np.ndarray, words: int, settings: ClassificationSettings) -> np.ndarray:
+    """Scores (0..1, shape of ``hits``) of documents the embedding model does not read (see
+    ``classification.model_languages``): the keyword bonus as a share of ``keyword_cap``.
+
+    Args:
+        hits: keyword hits per label in the document's language.
+        words: the document's word count (>= 1).
+    Raises:
+        ValueError: ``words`` < 1.
+    """
+    if words < 1:
+        raise ValueError(f"a document has at least one word, got {words}")
+    if settings.keyword_cap <= 0:
+        return np.zeros_like(hits, dtype=np.float32)
+    return (keyword_bonus(hits * 10_000 / words, settings) / settings.keyword_cap).astype(np.float32)

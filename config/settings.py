@@ -178,6 +178,11 @@ class ClassificationSettings(_Strict):
     model written by ``evidence-hub train-classifier``; an error when it is missing) or ``auto``
     (the trained model when its file exists, else zero-shot). Zero-shot thresholds are in
     zero-shot score units (cosine similarity plus a keyword bonus, about 0..1.2).
+
+    ``model_languages``: the languages the embedding model was trained on (all-MiniLM-L6-v2:
+    English). A document whose detected language is another one gets its labels from the taxonomy's
+    ``keywords_by_language`` for that language alone, whatever ``method`` says (its embeddings and
+    the trained model's features are not meaningful), each marked uncertain.
     """
 
     method: Literal["auto", "zero_shot", "supervised"] = "auto"
@@ -195,6 +200,15 @@ class ClassificationSettings(_Strict):
         0.4, ge=0, le=1, description="Zero-shot: or this cosine between the document's best chunks and the scope")
     review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
     max_labels: int = Field(4, ge=1, le=20)
+    model_languages: list[str] = Field(
+        ["en"], min_length=1, description="Languages (ISO 639-1) the embedding model reads. A document detected in "
+        "another language is labelled from the taxonomy's keywords_by_language alone, marked uncertain")
+    keyword_only_threshold: float = Field(
+        0.5, ge=0, le=1, description="Keyword-only labels (documents outside model_languages): the keyword bonus "
+        "as a share of keyword_cap that assigns a label (0.5: about 0.6 keyword hits per 1,000 words)")
+    keyword_only_relative: float = Field(
+        0.5, ge=0, le=1, description="Keyword-only labels: a label also needs this share of the keyword hits "
+        "of the document's best label of its kind (a document is mainly about a few things)")
 
 
 class HybridSettings(_Strict):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from config.errors import describe_validation_error, read_yaml
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]  # ISO 639-1 (or 639-3), lower case
 
 
 class TaxonomyLabel(BaseModel):
@@ -17,6 +21,9 @@ class TaxonomyLabel(BaseModel):
     label: str = Field(min_length=1)
     description: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    keywords_by_language: dict[LanguageCode, list[str]] = Field(
+        default_factory=dict, description="Keywords in other languages, by ISO 639-1 code (e.g. de, fr): the "
+                                          "evidence for documents in a language the embedding model does not read")
     examples: list[str] = Field(default_factory=list)
 
     def profile_text(self) -> str:
@@ -31,6 +38,7 @@ class LabelScope(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    keywords_by_language: dict[LanguageCode, list[str]] = Field(default_factory=dict)
 
 
 class Taxonomy(BaseModel):

@@ -403,7 +403,7 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         reason = f"embedding failed: {exc.__class__.__name__}: {exc}"
         ctx.registry.mark(outcome.url, "failed", stage="embed", reason=reason)
         return _failed(outcome.url, outcome.doc_id, "embed", reason, fetched=True)
-    labels = ctx.classifier.classify([c.text for c in chunks], vectors)
+    labels = ctx.classifier.classify([c.text for c in chunks], vectors, doc.language)
     doc.themes, doc.policy_areas, doc.evidence_types = labels.themes, labels.policy_areas, labels.evidence_types
     try:
         ctx.index.upsert(doc, chunks, vectors, title_vector)

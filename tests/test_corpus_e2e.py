@@ -114,7 +114,9 @@ def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_r
     label sets near their thresholds flipped, 3 wrong labels gained, 1 right one lost; the
     supervised model's 5-fold CV over 5 seeds is unchanged within its noise, macro 0.640 -> 0.650),
     so the policy-area macro floor moved from 0.55 to 0.52, the same margin below the measured
-    level. The floors catch regressions."""
+    level. 2026-12-01, documents the model does not read (German, French) labelled from the
+    taxonomy's keywords in their language: policy areas 0.669 / 0.610, themes 0.398 / 0.276; floors
+    0.63 / 0.58 for policy areas. The floors catch regressions."""
     from classify.classifier import TaxonomyClassifier
     from classify.evaluation import read_gold
     from classify.training import evaluate, labelled_documents
@@ -126,13 +128,22 @@ def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_r
     classifier = TaxonomyClassifier(ctx.taxonomy, ctx.embedder,
                                     ctx.settings.classification.model_copy(update={"method": "zero_shot"}))
     metrics = evaluate(classifier, documents)
-    assert metrics["policy_areas"].macro_f1 >= 0.52 and metrics["policy_areas"].micro_f1 >= 0.6
+    assert metrics["policy_areas"].macro_f1 >= 0.58 and metrics["policy_areas"].micro_f1 >= 0.63
     assert metrics["themes"].macro_f1 >= 0.22 and metrics["themes"].micro_f1 >= 0.35
     # Documents about neither public services nor collaboration rarely get a theme.
     off_topic = [d for d in documents if not d.gold.labels["policy_areas"] and not d.gold.labels["themes"]]
     assert len(off_topic) >= 10
-    themed = [d.gold.file for d in off_topic if classifier.classify(d.chunk_texts, d.vectors).themes]
+    themed = [d.gold.file for d in off_topic if classifier.classify(d.chunk_texts, d.vectors, d.language).themes]
     assert len(themed) <= len(off_topic) // 5, themed
+    # German and French documents (the model reads English) get a right policy area from their keywords.
+    foreign = [d for d in documents if d.language in ("de", "fr") and d.gold.labels["policy_areas"]]
+    assert len(foreign) >= 5
+    for doc in foreign:
+        areas = classifier.classify(doc.chunk_texts, doc.vectors, doc.language).policy_areas
+        assert {a.id for a in areas} & doc.gold.labels["policy_areas"], (doc.gold.file, areas)
+        assert all(a.uncertain and len(a.terms) >= 2 for a in areas)
+        stored = ctx.index.get(doc.doc_id).policy_areas  # what the ingest itself stored
+        assert [a.id for a in stored] == [a.id for a in areas]
 
 
 def test_search_quality_on_the_dev_queries_holds_its_measured_level(corpus_run, corpus_dir):

@@ -1,0 +1,135 @@
+"""Documents in a language the embedding model does not read are labelled from the taxonomy's
+keywords in their language (classification.model_languages, keywords_by_language), with the real
+model, the shipped taxonomy and texts written for these tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classify.classifier import TaxonomyClassifier, base_language, keyword_passages
+from classify.zero_shot import keyword_only_scores
+from config.errors import ConfigError
+from config.settings import CONFIG_DIR, ClassificationSettings
+from config.taxonomy import Taxonomy, load_taxonomy
+
+GERMAN_SCHOOLS = (
+    "Der Stadtrat hat beschlossen, zwei Schulen zu sanieren. Die Schüler der Grundschule lernen seit "
+    "Jahren in Containern. Die Lehrkräfte und die Eltern begrüßen die Entscheidung; der Unterricht soll "
+    "im Herbst in den neuen Räumen beginnen. Auch die Bildung der Kinder im Ganztag wird gestärkt, "
+    "sagte die Schulleiterin. Die Schulen bekommen neue Klassenräume und einen Schulhof."
+)
+FRENCH_HOUSING = (
+    "Le conseil a examiné la situation du logement dans la ville. Le nombre de sans-abri a augmenté et "
+    "l'hébergement d'urgence est saturé. Les locataires du parc social attendent des années; le loyer "
+    "moyen a doublé. La ville veut construire du logement social et prévenir chaque expulsion. "
+    "Le logement abordable reste la priorité."
+)
+
+
+@pytest.fixture(scope="module")
+def classifier(embedder):
+    return TaxonomyClassifier(load_taxonomy(CONFIG_DIR / "taxonomy.yaml"), embedder,
+                              ClassificationSettings(method="zero_shot"))
+
+
+def _classify(classifier, text, language):
+    chunks = [text]
+    return classifier.classify(chunks, classifier.embedder.encode(chunks), language)
+
+
+def test_model_languages_decide_which_documents_are_read(classifier):
+    assert classifier.reads("en") and classifier.reads("en-GB") and classifier.reads("EN_us")
+    assert classifier.reads(None) and classifier.reads("")  # unknown: treated as read, as before
+    assert not classifier.reads("de") and not classifier.reads("fr-CA")
+    assert base_language(" pt-BR ") == "pt"
+
+
+def test_german_page_gets_its_policy_area_from_german_keywords(classifier):
+    result = _classify(classifier, GERMAN_SCHOOLS, "de")
+    areas = {label.id: label for label in result.policy_areas}
+    assert set(areas) == {"P4"}, areas  # P1's 'Kinder'/'Eltern' have fewer than half of P4's hits
+    p4 = areas["P4"]
+    assert p4.uncertain and p4.score >= 0.5
+    assert {"Schulen", "Schüler", "Lehrkräfte", "Unterricht", "Bildung"} <= set(p4.terms)
+    assert p4.passages and "Schulen" in p4.passages[0]
+    assert result.themes == []  # not about collaboration: no German scope keywords
+    assert [e.id for e in result.evidence_types] == ["E7"] and result.evidence_types[0].uncertain
+
+
+def test_french_page_gets_housing(classifier):
+    areas = _classify(classifier, FRENCH_HOUSING, "fr").policy_areas
+    assert [a.id for a in areas] == ["P6"]
+    assert {"logement", "sans-abri", "locataires", "loyer", "expulsion"} <= set(areas[0].terms)
+
+
+def test_the_same_german_text_read_as_english_goes_through_the_model(classifier):
+    """Declared English, the text is scored by embeddings plus English keywords (none of which are in
+    it): no keyword-only label, whatever the model makes of it."""
+    for label in _classify(classifier, GERMAN_SCHOOLS, "en").policy_areas:
+        assert not {"Schulen", "Schüler"} & set(label.terms)
+
+
+def test_a_language_without_keywords_gets_no_theme_or_policy_area(classifier):
+    result = _classify(classifier, "La scuola e la casa sono importanti per le famiglie. " * 20, "it")
+    assert result.policy_areas == [] and result.themes == []
+    assert [e.id for e in result.evidence_types] == ["E7"]
+
+
+def test_one_keyword_repeated_is_not_enough(classifier):
+    """'Schulen' forty times is one distinct keyword: no label (MIN_KEYWORD_ONLY_TERMS)."""
+    result = _classify(classifier, "Schulen " * 40 + "und so weiter.", "de")
+    assert result.policy_areas == []
+
+
+def test_a_passing_mention_in_a_long_document_is_not_enough(classifier):
+    """2 hits in 8,000 words: 2.5 per 10k, bonus 0.05 * ln(3.5) = 0.063, a share of 0.31 of the cap
+    (< keyword_only_threshold 0.5); 300 sentences (2,400 words) would give 0.56 and the label."""
+    text = " ".join(["Die Sitzung begann pünktlich und endete am Abend."] * 1000 + ["Schulen und Schüler."])
+    assert _classify(classifier, text, "de").policy_areas == []
+
+
+def test_collaboration_document_in_german_gets_a_theme(classifier):
+    text = ("Die Partnerschaft zwischen Jugendamt, Schulen und Polizei beruht auf Zusammenarbeit. "
+            "Die Partner haben eine Kooperationsvereinbarung und eine Steuerungsgruppe; die Steuerung "
+            "liegt bei einem Lenkungsausschuss mit klarer Geschäftsordnung und Transparenz. "
+            "Die Kooperation im Netzwerk wird jedes Jahr geprüft.") * 3
+    result = _classify(classifier, text, "de")
+    assert "T4" in {t.id for t in result.themes}
+    assert all(t.uncertain for t in result.themes)
+
+
+def test_keyword_only_scores_are_the_bonus_as_a_share_of_its_cap():
+    settings = ClassificationSettings()  # weight 0.05, cap 0.2
+    scores = keyword_only_scores(np.array([0.0, 1.0, 100.0]), 1000, settings)
+    assert scores[0] == 0.0 and scores[2] == 1.0  # 1,000 hits per 10k words: capped
+    assert scores[1] == pytest.approx(0.05 * np.log1p(10.0) / 0.2, rel=1e-6)  # 10 hits per 10k words
+    with pytest.raises(ValueError):
+        keyword_only_scores(np.array([1.0]), 0, settings)
+    assert not keyword_only_scores(np.array([5.0]), 10, settings.model_copy(update={"keyword_cap": 0.0})).any()
+
+
+def test_passages_are_the_chunks_holding_most_keywords():
+    chunks = ["nichts hier", "ein Schüler", "Schulen und Schüler und Schulen", "eine Schule (no match: not a keyword)"]
+    assert keyword_passages(chunks, ["Schulen", "Schüler"]) == [chunks[2], chunks[1]]
+    assert keyword_passages(chunks, ["Wohnung"]) == []
+
+
+def test_taxonomy_rejects_a_language_name_where_a_code_belongs(tmp_path):
+    raw = load_taxonomy(CONFIG_DIR / "taxonomy.yaml").model_dump()
+    raw["policy_areas"][0]["keywords_by_language"] = {"German": ["Kinder"]}
+    with pytest.raises(ValueError):
+        Taxonomy.model_validate(raw)
+    broken = tmp_path / "taxonomy.yaml"
+    broken.write_text("version: 1\nthemes: []\npolicy_areas:\n  - id: P1\n    label: x\n    description: y\n"
+                      "    keywords_by_language: {DE: [Kinder]}\n")
+    with pytest.raises(ConfigError, match="keywords_by_language"):
+        load_taxonomy(broken)
+
+
+def test_shipped_taxonomy_has_german_and_french_keywords_for_every_theme_and_policy_area():
+    taxonomy = load_taxonomy(CONFIG_DIR / "taxonomy.yaml")
+    for label in taxonomy.themes + taxonomy.policy_areas:
+        assert set(label.keywords_by_language) == {"de", "fr"}, label.id
+        assert all(len(words) >= 5 for words in label.keywords_by_language.values()), label.id
+    assert set(taxonomy.scope["themes"].keywords_by_language) == {"de", "fr"}
