@@ -55,14 +55,16 @@ def base_language(language: str) -> str:
     return language.strip().replace("_", "-").split("-")[0].lower()
 
 
-def keyword_passages(chunk_texts: list[str], terms: list[str], limit: int = 2) -> list[str]:
+def keyword_passages(chunk_texts: list[str], terms: list[str], limit: int = 2,
+                     chunk_grams: list | None = None) -> list[str]:
     """The ``limit`` chunks (cut to :data:`PASSAGE_CHARS`) holding the most of ``terms`` (matched as
     whole words, case-insensitive, see :func:`classify.features.keyword_hits`), best first; chunks
-    holding none are left out."""
+    holding none are left out. ``chunk_grams``: :func:`classify.features.word_ngrams` of each chunk,
+    when already computed."""
     keys = [key for key in map(keyword_words, terms) if key]
     counted = []
     for position, text in enumerate(chunk_texts):
-        grams = word_ngrams(text)
+        grams = chunk_grams[position] if chunk_grams is not None else word_ngrams(text)
         count = sum(keyword_hits(key, grams) for key in keys)
         if count:
             counted.append((-count, position))
@@ -161,6 +163,7 @@ class TaxonomyClassifier:
         """
         ngrams = word_ngrams(" ".join(chunk_texts))
         words = word_count(ngrams)
+        chunk_grams: list = []  # each chunk's n-grams, computed once when a label needs its passages
         result = {}
         for kind, profiles in self.profiles.items():
             if not profiles.labels:
@@ -178,9 +181,11 @@ class TaxonomyClassifier:
                     if distinct[j] < least_terms or hits[j] < least_hits:
                         continue
                     label = profiles.labels[j]
+                    chunk_grams = chunk_grams or [word_ngrams(text) for text in chunk_texts]
                     assigned.append(LabelScore(id=label.id, label=label.label, score=round(float(scores[j]), 4),
                                                uncertain=True, terms=terms[j][:10],
-                                               passages=keyword_passages(chunk_texts, terms[j])))
+                                               passages=keyword_passages(chunk_texts, terms[j],
+                                                                         chunk_grams=chunk_grams)))
             result[kind] = self._with_fallback(kind, assigned)
         return Classification(**result)
 
