@@ -21,7 +21,7 @@ when the model file exists), and applies the decision rule:
   all-MiniLM-L6-v2 is English-only, so a German page's cosines to English label profiles are noise)
   is labelled from the taxonomy's ``keywords_by_language`` for its language alone
   (:meth:`TaxonomyClassifier.classify_by_keywords`), every label marked uncertain; a language the
-  taxonomy has no keywords for gets no theme or policy area.
+  taxonomy has no keywords for goes through the model like English (mostly below the thresholds).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from functools import cached_property
 
 import numpy as np
 
-from classify.features import (FEATURES, DocumentEvidence, LabelProfiles, keyword_evidence, keyword_hits,
-                               keyword_words, label_features, word_count, word_ngrams)
+from classify.features import (FEATURES, DocumentEvidence, KeywordList, LabelProfiles, keyword_hits, keyword_words,
+                               label_features, word_count, word_ngrams)
 from classify.supervised import ModelError, TrainedModel
 from classify.zero_shot import LEAD_WEIGHT, keyword_only_scores, zero_shot_scores
 from config.settings import ClassificationSettings
@@ -69,6 +69,40 @@ def keyword_passages(chunk_texts: list[str], terms: list[str], limit: int = 2,
         if count:
             counted.append((-count, position))
     return [chunk_texts[i][:PASSAGE_CHARS] for _, i in sorted(counted)[:limit]]
+
+
+def _inside(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether the word sequence ``short`` occurs in ``long`` (contiguously) and is shorter."""
+    n = len(short)
+    return n < len(long) and any(long[i:i + n] == short for i in range(len(long) - n + 1))
+
+
+def independent_hits(keywords: list[KeywordList], ngrams) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Like :func:`classify.features.keyword_evidence`, but each occurrence counts once: keywords with
+    the same words (``Scuola`` and ``scuola``) count once, and a keyword's hits inside longer keywords
+    of the same label that were found are taken off its own (``maladie`` inside ``assurance
+    maladie``); a keyword left with no hits of its own is neither counted nor listed.
+
+    Returns:
+        ``(hits, distinct, terms)`` per label, as :func:`classify.features.keyword_evidence`.
+    """
+    hits = np.zeros(len(keywords), dtype=np.float32)
+    distinct = np.zeros(len(keywords), dtype=np.float32)
+    terms: list[list[str]] = []
+    for j, label_keywords in enumerate(keywords):
+        unique: dict[tuple[str, ...], str] = {}
+        for keyword, words in label_keywords:
+            unique.setdefault(words, keyword)
+        counts = {words: keyword_hits(words, ngrams) for words in unique}
+        found = []
+        for words, count in counts.items():
+            own = count - sum(c for other, c in counts.items() if c and _inside(words, other))
+            if own > 0:
+                found.append(unique[words])
+                hits[j] += own
+        distinct[j] = len(found)
+        terms.append(found)
+    return hits, distinct, terms
 
 
 @dataclass(frozen=True)
@@ -137,13 +171,23 @@ class TaxonomyClassifier:
             return True
         return base_language(language) in {base_language(l) for l in self.settings.model_languages}
 
+    def by_keywords(self, language: str | None) -> bool:
+        """Whether a document in ``language`` is labelled by :meth:`classify_by_keywords`: the model
+        does not read it and the taxonomy has ``keywords_by_language`` for it (any kind)."""
+        if self.reads(language):
+            return False
+        code = base_language(language)
+        return any(code in profiles.keywords_by_language for profiles in self.profiles.values())
+
     def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray, language: str | None = None) -> Classification:
         """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)) and its
         detected language (ISO 639-1; None when unknown). A document without chunks gets no labels;
-        one in a language the model does not read is labelled by :meth:`classify_by_keywords`."""
+        one in a language the model does not read is labelled by :meth:`classify_by_keywords` when the
+        taxonomy has keywords in that language, else by the model as any other (its cosines mostly stay
+        below the thresholds; a bilingual page detected as Welsh keeps its English evidence)."""
         if len(chunk_texts) == 0:
             return Classification()
-        if not self.reads(language):
+        if self.by_keywords(language):
             return self.classify_by_keywords(chunk_texts, base_language(language))
         evidence = self.evidence(chunk_texts, chunk_vectors)
         result = {kind: self._decide(kind, evidence[kind], chunk_texts) for kind in evidence}
@@ -152,9 +196,11 @@ class TaxonomyClassifier:
     def classify_by_keywords(self, chunk_texts: list[str], language: str) -> Classification:
         """Labels from the taxonomy's keywords in ``language`` alone (no embeddings, no trained model).
 
-        A label is assigned when :func:`classify.zero_shot.keyword_only_scores` (0..1) reaches
-        ``keyword_only_threshold``, at least :data:`MIN_KEYWORD_ONLY_TERMS` distinct keywords of it
-        are found (:data:`MIN_DESIGN_TERMS` for evidence types) and its hits reach
+        Hits are counted by :func:`independent_hits` (a keyword inside a longer one that was found,
+        ``maladie`` in ``assurance maladie``, counts only where it stands alone; a keyword listed twice
+        counts once). A label is assigned when :func:`classify.zero_shot.keyword_only_scores` (0..1)
+        reaches ``keyword_only_threshold``, at least :data:`MIN_KEYWORD_ONLY_TERMS` distinct keywords
+        of it are found (:data:`MIN_DESIGN_TERMS` for evidence types) and its hits reach
         ``keyword_only_relative`` times those of the kind's best label; a kind with a scope needs
         ``scope_min_density`` of the scope's keywords in that language per 1,000 words. At most
         ``max_labels`` per kind, every one marked uncertain, with the keywords found and the passages
@@ -171,7 +217,7 @@ class TaxonomyClassifier:
             keywords = profiles.keywords_by_language.get(language)
             assigned: list[LabelScore] = []
             if keywords is not None and self._in_scope_by_keywords(profiles, language, ngrams, words):
-                hits, distinct, terms = keyword_evidence(keywords, ngrams)
+                hits, distinct, terms = independent_hits(keywords, ngrams)
                 scores = keyword_only_scores(hits, words, self.settings)
                 least_hits = self.settings.keyword_only_relative * float(hits.max(initial=0.0))
                 least_terms = MIN_DESIGN_TERMS if kind == "evidence_types" else MIN_KEYWORD_ONLY_TERMS

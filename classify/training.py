@@ -6,6 +6,7 @@ no re-embedding (only the label profiles are embedded).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,8 @@ from classify.classifier import TRAINABLE_KINDS, TaxonomyClassifier
 from classify.evaluation import FACET_COLUMNS, GoldRow, KindMetrics, match_gold, score_facet, score_kind
 from classify.supervised import KindExamples, TrainedModel, cross_validated_predictions, train_kind
 from index.backend import SearchIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -111,8 +114,19 @@ def facet_metrics(documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
 
 def trainable(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) -> list[LabelledDocument]:
     """The documents the supervised model learns from: those in a language the embedding model reads
-    (:meth:`TaxonomyClassifier.reads`); the others are labelled by keywords in every mode."""
-    return [d for d in documents if classifier.reads(d.language)]
+    (:meth:`TaxonomyClassifier.reads`; their features mean something).
+
+    Raises:
+        ValueError: fewer than 2 such documents (saying how many of ``documents`` are in other languages).
+    """
+    learnable = [d for d in documents if classifier.reads(d.language)]
+    if len(learnable) < 2:
+        languages = sorted({d.language or "?" for d in documents if d not in learnable})
+        raise ValueError(f"only {len(learnable)} of the {len(documents)} matched gold documents are in a language "
+                         f"the embedding model reads (classification.model_languages: "
+                         f"{', '.join(classifier.settings.model_languages)}); training needs at least 2. The others "
+                         f"({', '.join(languages)}) are labelled from the taxonomy's keywords_by_language")
+    return learnable
 
 
 def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
@@ -147,6 +161,18 @@ def train(classifier: TaxonomyClassifier, documents: list[LabelledDocument], fol
     if not kinds:
         raise ValueError("the gold labels hold neither themes nor policy_areas for every matched document")
     learnable = trainable(classifier, documents)
-    models = {kind: train_kind(kind_examples(classifier, learnable, kind), folds, seed) for kind in kinds}
-    report = {kind: m.model_dump() for kind, m in cross_validate(classifier, documents, folds, seed).items()}
-    return TrainedModel(kinds=models, trained_on=len(learnable), report={"cross_validated": report, "folds": folds})
+    models, skipped = {}, {}
+    for kind in kinds:
+        examples = kind_examples(classifier, learnable, kind)
+        if examples.gold.min() == examples.gold.max():
+            skipped[kind] = (f"no {'positive' if examples.gold.max() == 0 else 'negative'} {kind} label among the "
+                             f"{len(learnable)} gold documents in model_languages")
+            log.warning("train-classifier: %s not trained: %s", kind, skipped[kind])
+            continue
+        models[kind] = train_kind(examples, folds, seed)
+    if not models:
+        raise ValueError("; ".join(skipped.values()))
+    report = {kind: m.model_dump() for kind, m in cross_validate(classifier, documents, folds, seed).items()
+              if kind in models}
+    return TrainedModel(kinds=models, trained_on=len(learnable),
+                        report={"cross_validated": report, "folds": folds, "not_trained": skipped})

@@ -142,10 +142,16 @@ def train_classifier(
         metrics = {kind: KindMetrics.model_validate(m) for kind, m in model.report["cross_validated"].items()}
         if json_out:
             print(json.dumps(report_json(metrics, {"model": str(path), "trained_on": model.trained_on,
+                                                   "not_trained": model.report.get("not_trained", {}),
                                                    "unmatched": missing}), indent=2))
         else:
             print_metrics(metrics, ctx.taxonomy, f"{folds}-fold cross-validated")
-            console.print(f"trained on {model.trained_on} documents; model saved to {path}")
+            for kind, reason in model.report.get("not_trained", {}).items():
+                console.print(f"[yellow]{kind} not trained:[/yellow] {reason}; they stay zero-shot")
+            others = len(documents) - model.trained_on
+            console.print(f"trained on {model.trained_on} documents"
+                          + (f" ({others} in other languages are labelled by keywords)" if others else "")
+                          + f"; model saved to {path}")
             console.print("run `evidence-hub reclassify` to apply it to the whole index")
     finally:
         ctx.close()

@@ -8,6 +8,7 @@ nested fields, e.g. ``EVIDENCE_HUB_FETCH__MIN_DELAY_S=0`` or ``EVIDENCE_HUB_INDE
 from __future__ import annotations
 
 import ipaddress
+import re
 from contextvars import ContextVar
 from pathlib import Path
 import json
@@ -200,15 +201,29 @@ class ClassificationSettings(_Strict):
         0.4, ge=0, le=1, description="Zero-shot: or this cosine between the document's best chunks and the scope")
     review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
     max_labels: int = Field(4, ge=1, le=20)
-    model_languages: list[str] = Field(
+    model_languages: Annotated[list[str], NoDecode] = Field(
         ["en"], min_length=1, description="Languages (ISO 639-1) the embedding model reads. A document detected in "
-        "another language is labelled from the taxonomy's keywords_by_language alone, marked uncertain")
+        "another language for which the taxonomy has keywords_by_language is labelled from those alone, "
+        "marked uncertain")
     keyword_only_threshold: float = Field(
         0.5, ge=0, le=1, description="Keyword-only labels (documents outside model_languages): the keyword bonus "
         "as a share of keyword_cap that assigns a label (0.5: about 0.6 keyword hits per 1,000 words)")
     keyword_only_relative: float = Field(
         0.5, ge=0, le=1, description="Keyword-only labels: a label also needs this share of the keyword hits "
         "of the document's best label of its kind (a document is mainly about a few things)")
+
+    @field_validator("model_languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: Any) -> Any:
+        return _csv_or_json_list(value)
+
+    @field_validator("model_languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", item.strip()):
+                raise ValueError(f"{item!r} is not a language code such as en, en-GB or de (ISO 639-1)")
+        return [item.strip() for item in value]
 
 
 class HybridSettings(_Strict):

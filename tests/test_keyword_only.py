@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classify.classifier import TaxonomyClassifier, base_language, keyword_passages
+from classify.classifier import TaxonomyClassifier, base_language, independent_hits, keyword_passages
+from classify.features import word_ngrams
 from classify.zero_shot import keyword_only_scores
 from config.errors import ConfigError
 from config.settings import CONFIG_DIR, ClassificationSettings
@@ -70,10 +71,40 @@ def test_the_same_german_text_read_as_english_goes_through_the_model(classifier)
         assert not {"Schulen", "Schüler"} & set(label.terms)
 
 
-def test_a_language_without_keywords_gets_no_theme_or_policy_area(classifier):
-    result = _classify(classifier, "La scuola e la casa sono importanti per le famiglie. " * 20, "it")
-    assert result.policy_areas == [] and result.themes == []
-    assert [e.id for e in result.evidence_types] == ["E7"]
+def test_a_language_without_keywords_goes_through_the_model(classifier):
+    """No Italian keywords in the taxonomy: the page is classified as before (by the model), not
+    emptied of labels."""
+    text = "La scuola e la casa sono importanti per le famiglie. " * 20
+    assert not classifier.by_keywords("it") and classifier.by_keywords("de") and not classifier.by_keywords("en")
+    assert _classify(classifier, text, "it") == _classify(classifier, text, None)
+
+
+def test_bilingual_welsh_english_page_keeps_its_english_evidence(classifier):
+    """UK public bodies publish Welsh and English side by side; detection may say 'cy'. Without Welsh
+    keywords the page goes through the model and keeps the labels its English half earns."""
+    english = ("The council's children's services and the health board run a family support service for "
+               "parents of young children, with early help, safeguarding and child protection advice. ")
+    welsh = ("Mae gwasanaethau plant y cyngor a'r bwrdd iechyd yn cynnal gwasanaeth cymorth i deuluoedd "
+             "ar gyfer rhieni plant ifanc, gyda chymorth cynnar a chyngor diogelu. ")
+    text = (welsh + english) * 4
+    result = _classify(classifier, text, "cy")
+    assert result == _classify(classifier, text, "en")
+    assert "P1" in {a.id for a in result.policy_areas}
+
+
+def test_a_keyword_inside_a_longer_one_is_not_a_second_keyword(classifier):
+    """'maladie' inside 'assurance maladie' (both P2 keywords in French) is one keyword found, not two:
+    a text that only mentions 'assurance maladie' gets no P2."""
+    filler = "Le Sénat a débattu du sport à l'école de danse et du calendrier des matchs de la saison. " * 60
+    result = _classify(classifier, filler + "L'assurance maladie rembourse. L'assurance maladie paie.", "fr")
+    assert "P2" not in {a.id for a in result.policy_areas}
+    hits, distinct, terms = independent_hits(
+        [[("maladie", ("maladie",)), ("assurance maladie", ("assurance", "maladie")), ("Maladie", ("maladie",))]],
+        word_ngrams("une maladie rare; l'assurance maladie et l'assurance maladie"))
+    assert hits.tolist() == [3.0] and distinct.tolist() == [2.0] and terms == [["maladie", "assurance maladie"]]
+    hits, distinct, terms = independent_hits([[("maladie", ("maladie",)), ("assurance maladie", ("assurance", "maladie"))]],
+                                             word_ngrams("l'assurance maladie"))
+    assert hits.tolist() == [1.0] and distinct.tolist() == [1.0] and terms == [["assurance maladie"]]
 
 
 def test_one_keyword_repeated_is_not_enough(classifier):
@@ -133,3 +164,62 @@ def test_shipped_taxonomy_has_german_and_french_keywords_for_every_theme_and_pol
         assert set(label.keywords_by_language) == {"de", "fr"}, label.id
         assert all(len(words) >= 5 for words in label.keywords_by_language.values()), label.id
     assert set(taxonomy.scope["themes"].keywords_by_language) == {"de", "fr"}
+
+
+def test_model_languages_are_checked_and_read_from_the_environment(monkeypatch):
+    from config.settings import load_settings
+
+    for bad in (["english"], [""], ["en", "e n"]):
+        with pytest.raises(ValueError, match="language code"):
+            ClassificationSettings(model_languages=bad)
+    assert ClassificationSettings(model_languages=[" en-GB "]).model_languages == ["en-GB"]
+    monkeypatch.setenv("EVIDENCE_HUB_CLASSIFICATION__MODEL_LANGUAGES", "en,de")
+    assert load_settings().classification.model_languages == ["en", "de"]
+    monkeypatch.setenv("EVIDENCE_HUB_CLASSIFICATION__MODEL_LANGUAGES", '["en"]')
+    assert load_settings().classification.model_languages == ["en"]
+    monkeypatch.setenv("EVIDENCE_HUB_CLASSIFICATION__MODEL_LANGUAGES", "english")
+    with pytest.raises(ConfigError, match="language code"):
+        load_settings()
+
+
+def _labelled(classifier, rows):
+    """LabelledDocuments from (name, language, text, policy areas, themes)."""
+    from classify.evaluation import GoldRow
+    from classify.training import LabelledDocument
+
+    out = []
+    for name, language, text, areas, themes in rows:
+        chunks = [text]
+        gold = GoldRow(file=name, labels={"policy_areas": frozenset(areas), "themes": frozenset(themes)})
+        out.append(LabelledDocument(name, gold, chunks, classifier.embedder.encode(chunks), {"language": language}))
+    return out
+
+
+ENGLISH_ROWS = [
+    (f"family-{i}.html", "en", f"Family support and early help for parents of young children, case {i}.", ["P1"], [])
+    for i in range(3)
+] + [
+    (f"housing-{i}.html", "en", f"Homelessness prevention, rough sleeping and temporary accommodation, case {i}.", ["P6"], [])
+    for i in range(3)
+]
+GERMAN_ROWS = [("schule-de.html", "de", GERMAN_SCHOOLS, ["P4"], ["T12"]),
+               ("wohnen-de.html", "de", "Obdachlosigkeit, Wohnungslosigkeit und Mieten in der Stadt.", ["P6"], ["T12"])]
+
+
+def test_training_without_documents_the_model_reads_says_so(classifier):
+    from classify.training import cross_validate, train
+
+    documents = _labelled(classifier, GERMAN_ROWS + ENGLISH_ROWS[:1])
+    for run in (lambda: train(classifier, documents, folds=2), lambda: cross_validate(classifier, documents, folds=2)):
+        with pytest.raises(ValueError, match=r"only 1 of the 3 matched gold documents are in a language the "
+                                             r"embedding model reads .*en\); training needs at least 2.*\(de\)"):
+            run()
+
+
+def test_a_kind_only_other_languages_have_is_left_zero_shot_and_the_rest_is_trained(classifier):
+    from classify.training import train
+
+    model = train(classifier, _labelled(classifier, ENGLISH_ROWS + GERMAN_ROWS), folds=2)
+    assert set(model.kinds) == {"policy_areas"} and model.trained_on == 6
+    assert "no positive themes label among the 6 gold documents" in model.report["not_trained"]["themes"]
+    assert set(model.report["cross_validated"]) == {"policy_areas"}
