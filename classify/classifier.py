@@ -48,6 +48,8 @@ TRAINABLE_KINDS = ("themes", "policy_areas")
 PASSAGE_CHARS = 300
 MIN_DESIGN_TERMS = 2  # distinct keywords of a study design that must be in the text
 MIN_KEYWORD_ONLY_TERMS = 2  # distinct keywords a keyword-only label needs (one word repeated is not enough)
+MIN_MODEL_SHARE = 0.25  # share of a document's words in model languages from which the model labels it anyway
+SHARE_SAMPLE_CHUNKS = 40  # chunks (evenly spaced) whose language is identified for that share
 
 
 def base_language(language: str) -> str:
@@ -179,15 +181,34 @@ class TaxonomyClassifier:
         code = base_language(language)
         return any(code in profiles.keywords_by_language for profiles in self.profiles.values())
 
+    def model_language_share(self, chunk_texts: list[str]) -> float:
+        """Share (0..1) of the words of a document's chunks that are in a model language, by
+        py3langid on each of up to :data:`SHARE_SAMPLE_CHUNKS` evenly spaced chunks (chunks too short
+        to identify are left out; 0 when none can be). A bilingual English / French report, which
+        document-level identification may call French, keeps the model this way."""
+        from extractors.text import detect_language
+
+        step = max(1, len(chunk_texts) // SHARE_SAMPLE_CHUNKS)
+        read = total = 0
+        for text in chunk_texts[::step][:SHARE_SAMPLE_CHUNKS]:
+            code, _ = detect_language(text)
+            if code is None:
+                continue
+            words = len(text.split())
+            total += words
+            read += words if self.reads(code) else 0
+        return read / total if total else 0.0
+
     def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray, language: str | None = None) -> Classification:
         """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)) and its
         detected language (ISO 639-1; None when unknown). A document without chunks gets no labels;
         one in a language the model does not read is labelled by :meth:`classify_by_keywords` when the
-        taxonomy has keywords in that language, else by the model as any other (its cosines mostly stay
-        below the thresholds; a bilingual page detected as Welsh keeps its English evidence)."""
+        taxonomy has keywords in that language and less than :data:`MIN_MODEL_SHARE` of its words are
+        in a model language (:meth:`model_language_share`), else by the model as any other (its
+        cosines mostly stay below the thresholds; a bilingual page keeps its English evidence)."""
         if len(chunk_texts) == 0:
             return Classification()
-        if self.by_keywords(language):
+        if self.by_keywords(language) and self.model_language_share(chunk_texts) < MIN_MODEL_SHARE:
             return self.classify_by_keywords(chunk_texts, base_language(language))
         evidence = self.evidence(chunk_texts, chunk_vectors)
         result = {kind: self._decide(kind, evidence[kind], chunk_texts) for kind in evidence}

@@ -92,6 +92,21 @@ def test_bilingual_welsh_english_page_keeps_its_english_evidence(classifier):
     assert "P1" in {a.id for a in result.policy_areas}
 
 
+def test_bilingual_english_french_report_called_french_keeps_the_model(classifier):
+    """Canadian federal reports print English and French side by side; document-level identification
+    may say 'fr'. With half its words in English, the model labels it (MIN_MODEL_SHARE)."""
+    english = ("Employment Insurance maternity and parental benefits support parents who stay home with "
+               "a newborn or newly adopted child; families apply online and payments follow within weeks.")
+    french = ("Les prestations de maternité et parentales de l'assurance-emploi aident les parents qui "
+              "restent à la maison avec un nouveau-né ou un enfant adopté; les familles font une demande.")
+    chunks = [english, french] * 3
+    vectors = classifier.embedder.encode(chunks)
+    assert classifier.model_language_share(chunks) == pytest.approx(0.5, abs=0.1)
+    assert classifier.classify(chunks, vectors, "fr") == classifier.classify(chunks, vectors, "en")
+    assert classifier.model_language_share([french] * 3) == 0.0
+    assert classifier.model_language_share(["trop court"]) == 0.0  # nothing identifiable
+
+
 def test_a_keyword_inside_a_longer_one_is_not_a_second_keyword(classifier):
     """'maladie' inside 'assurance maladie' (both P2 keywords in French) is one keyword found, not two:
     a text that only mentions 'assurance maladie' gets no P2."""
