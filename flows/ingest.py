@@ -177,8 +177,13 @@ def run_ingest(sources: list[Source], settings: Settings, console: Console | Non
 
     ``fetch_task_retries`` defaults to 0 here: a run started by hand relies on the fetcher's own
     retries and reports what failed at once; scheduled runs (``flows.schedule.ingest_source``)
-    pass None and get the fetch task's declared Prefect retries as a second chance."""
+    pass None and get the fetch task's declared Prefect retries as a second chance. With no
+    ``PREFECT_API_URL`` the run gets its own ephemeral API server
+    (:func:`flows.prefect_api.use_private_ephemeral_api`)."""
+    from flows.prefect_api import use_private_ephemeral_api  # imports Prefect's server module (2-3 s)
+
     runner = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
+    use_private_ephemeral_api()
     warming = warm_embedder(settings)
     try:
         return ingest_flow.with_options(task_runner=runner)(sources, settings, console, fetch_task_retries)

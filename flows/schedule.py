@@ -83,8 +83,13 @@ def build_deployments(sources: list[Source], config: Path | str | None = None) -
 
 def serve_sources(sources: list[Source], config: Path | str | None = None, *, limit: int | None = None) -> None:
     """Serve every scheduled source's deployment from this process until interrupted (creates or
-    updates the deployments on the Prefect server named by ``PREFECT_API_URL``)."""
+    updates the deployments on the Prefect server named by ``PREFECT_API_URL``, else on this
+    process's own ephemeral server: :func:`flows.prefect_api.use_private_ephemeral_api`)."""
     from prefect import serve
+
+    from flows.prefect_api import use_private_ephemeral_api
+
+    use_private_ephemeral_api()
 
     deployments = build_deployments(sources, config)
     if not deployments:
