@@ -320,6 +320,11 @@ def bulk_load(client: Any, actions: Iterable[dict | str], *, max_retries: int = 
 
 # -- query building -----------------------------------------------------------------------------
 
+PHRASE_PREFIX_EXPANSIONS = 1000
+"""Most terms the last word of a phrase prefix (``covid-1*``) expands to in OpenSearch
+(``match_phrase_prefix``'s ``max_expansions``, default 50: too few for a short prefix)."""
+
+
 def _clause(term: QueryTerm, prefix_stems: dict[str, str] | None = None,
             prefix_words: dict[str, str] | None = None) -> dict:
     """One parsed clause over ``title^4`` and ``body`` (scores summed, like FTS5 bm25 columns).
@@ -332,10 +337,15 @@ def _clause(term: QueryTerm, prefix_stems: dict[str, str] | None = None,
     ``evaluation``), so with ``prefix_words`` (word -> the word as the unstemmed ``words``
     sub-field files it) the prefix also runs on that sub-field, as the embedded index adds the
     words that begin with it (:func:`index.query.fts5_clause`). Prefix matches score a constant
-    per field (``dis_max`` of the two). A clause limited to ``title:`` searches the title only."""
+    per field (``dis_max`` of the two). A phrase ending in a prefix (``covid-1*``) is a
+    ``match_phrase_prefix`` whose last word reaches :data:`PHRASE_PREFIX_EXPANSIONS` terms (FTS5's
+    phrase prefix has no such limit). A clause limited to ``title:`` searches the title only."""
     text = " ".join(term.words)
     fields = [("title", TITLE_WEIGHT)] + ([] if term.field == "title" else [("body", BODY_WEIGHT)])
-    if term.prefix:
+    if term.prefix and len(term.words) > 1:
+        should = [{"match_phrase_prefix": {name: {"query": text, "max_expansions": PHRASE_PREFIX_EXPANSIONS,
+                                                  "boost": boost}}} for name, boost in fields]
+    elif term.prefix:
         stem = (prefix_stems or {}).get(text, text.lower())
         folded = (prefix_words or {}).get(text)
         should = [{"prefix": {name: {"value": stem, "boost": boost}}} if folded is None else

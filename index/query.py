@@ -300,8 +300,8 @@ BARE_FIELD_RE = re.compile(r"^(" + "|".join(FIELDS) + r"):(?![\w\"]|//)", re.IGN
 
 
 class QueryTerm(BaseModel):
-    """One clause of a parsed query: ``words`` (a phrase when more than one), whether it is a
-    prefix, the operator joining it to the clause before it (``OR`` by default) and the field it
+    """One clause of a parsed query: ``words`` (a phrase when more than one), whether its last word
+    is a prefix (``prefix*``; ``covid-1*`` is the phrase "covid" + a word beginning "1"), the operator joining it to the clause before it (``OR`` by default) and the field it
     is limited to (None: title and text)."""
 
     words: list[str]
@@ -316,7 +316,9 @@ def parse_query(text: str) -> list[QueryTerm]:
     Supported: ``"exact phrase"``, ``AND`` / ``OR`` / ``NOT`` (upper case, between clauses),
     ``prefix*``, and ``title:`` before a word, prefix or quoted phrase to match it in the title
     only (:data:`FIELDS`); other words are ORed (BM25 ranking puts documents with more terms
-    first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``); a leading
+    first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``), and a ``*``
+    at its end makes the phrase's last word a prefix (``covid-1*``: "covid" followed by a word
+    beginning with "1", as FTS5's ``"covid 1"*``; it was the phrase "covid 1"); a leading
     ``AND`` or ``OR`` and a trailing operator are ignored; a clause without words (``""``, ``-``)
     is dropped together with the operator before it (``a NOT "" b`` is ``a b``, not ``a NOT b``).
     The text is NFKC-normalised first (full-width ``ｔｉｔｌｅ:`` is ``title:``).
@@ -359,7 +361,7 @@ def parse_query(text: str) -> list[QueryTerm]:
         if not words:  # an empty phrase or punctuation: dropped with the operator before it
             pending = None
             continue
-        prefix = token.endswith("*") and not token.startswith('"') and len(words) == 1
+        prefix = token.endswith("*") and not token.startswith('"')
         terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR", field=field))
         pending = None
     return terms
@@ -431,12 +433,15 @@ def fts5_clause(term: QueryTerm, prefix_words: dict[str, list[str]] | None = Non
     FTS5 stems a prefix as a word (``evaluat*`` stays ``evaluat``) and matches it against stems
     (``evaluation`` is stored as ``evalu``), so a prefix longer than its words' stem finds nothing;
     ``prefix_words`` (prefix -> indexed words that begin with it, :func:`prefix_range`) adds those
-    words as alternatives, which FTS5 stems like the text: ``("evaluat"* OR "evaluation" OR ...)``."""
-    word = " ".join(term.words)
-    clause = '"' + word + '"' + ("*" if term.prefix else "")
-    extra = (prefix_words or {}).get(word, []) if term.prefix else []
+    words as alternatives, which FTS5 stems like the text: ``("evaluat"* OR "evaluation" OR ...)``.
+    A phrase ending in a prefix (``covid-1*``) is FTS5's phrase prefix ``"covid 1"*`` (its last word a
+    prefix), with the same alternatives for that word (``"covid 19"``)."""
+    phrase = " ".join(term.words)
+    clause = '"' + phrase + '"' + ("*" if term.prefix else "")
+    extra = (prefix_words or {}).get(term.words[-1], []) if term.prefix else []
     if extra:
-        clause = "(" + " OR ".join([clause] + ['"' + w + '"' for w in extra]) + ")"
+        lead = "".join(w + " " for w in term.words[:-1])
+        clause = "(" + " OR ".join([clause] + ['"' + lead + w + '"' for w in extra]) + ")"
     return f"{term.field} : {clause}" if term.field else clause
 
 
@@ -476,10 +481,11 @@ def prefix_range(prefix: str) -> tuple[str, str] | None:
 
 
 def prefix_terms(text: str) -> list[str]:
-    """The words of the query's ``prefix*`` clauses (each once, in order)."""
+    """The prefixes of the query's ``prefix*`` clauses: the clause's word, or a phrase's last word
+    (``covid-1*`` -> ``1``); each once, in order."""
     seen: list[str] = []
     for term in parse_query(text):
-        word = " ".join(term.words)
+        word = term.words[-1]
         if term.prefix and word not in seen:
             seen.append(word)
     return seen

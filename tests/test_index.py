@@ -34,6 +34,7 @@ def test_fts5_scoring_query_ors_every_clause_but_not():
     assert scoring_fts5_query('"pooled budget" AND health') == '"pooled budget" OR "health"'
     assert scoring_fts5_query("collab* NOT police") == '"collab"*'
     assert scoring_fts5_query("post-16 (skills)") == '"post 16" OR "skills"'
+    assert scoring_fts5_query("post-1* skills") == '"post 1"* OR "skills"'  # a phrase prefix
     assert scoring_fts5_query("AND OR ---") is None
 
 

@@ -691,3 +691,41 @@ def test_prefix_longer_than_the_stem_finds_its_words(split, small_embed, mode):
     assert found("pooledx* AND councils") == set()
     response = _search(split, small_embed, "agencie*", "bm25", limit=5)
     assert "<mark>" in response.hits[0].snippet
+
+
+# words joined by a hyphen, then a prefix: the phrase's last word is the prefix in both backends
+HYPHENED = [
+    ("h1", "Covid-19 recovery plan", "The covid-19 pandemic closed schools for months."),
+    ("h2", "Post-16 options", "Post-16 education and post-18 choices for young people."),
+    ("h3", "Covid cases", "Covid cases rose; 19 councils and 1 region reported them."),  # not adjacent
+]
+
+
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def hyphened(request, embedder, tmp_path_factory):
+    """The HYPHENED documents in a fresh index of each backend."""
+    items = []
+    for doc_id, title, text in HYPHENED:
+        doc = IndexedDocument(id=doc_id, url=f"http://hyphened.test/{doc_id}", source="hyphened", content_hash=doc_id,
+                              title=title, text=text, language="en")
+        items.append((doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]))
+    yield from _fresh_index(request.param, "hyphened", embedder, tmp_path_factory, items)
+
+
+def test_a_prefix_after_punctuation_is_a_phrase_prefix(hyphened, small_embed):
+    """``covid-1*`` is "covid" followed by a word beginning with "1" (it used to be the phrase
+    "covid 1", which no document holds, so it found nothing); the words must stay adjacent."""
+    def found(text):
+        return {h.id for h in _search(hyphened, small_embed, text, "bm25", limit=50).hits}
+
+    assert found("covid-1*") == found("covid-19") == {"h1"}
+    assert found("covid-19*") == {"h1"}
+    assert found("covid") == {"h1", "h3"}
+    assert found("post-1*") == {"h2"} and found("post-18*") == {"h2"}
+    assert found("post-2*") == set()
+    assert found("title:covid-1*") == {"h1"} and found("title:post-18*") == set()
+    assert found("covid-1* AND schools") == {"h1"}
+    assert found("covid-1* NOT pandemic") == set()
+    assert found("covid-1* OR post-1*") == {"h1", "h2"}
+    response = _search(hyphened, small_embed, "covid-1*", "bm25", limit=5)
+    assert "<mark>" in response.hits[0].snippet
