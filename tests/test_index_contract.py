@@ -637,15 +637,21 @@ JOINED = [
 ]
 
 
+def _one_chunk_items(name: str, rows: list[tuple[str, str, str]], embedder) -> list:
+    """``upsert_many`` items of ``rows`` (id, title, text): English documents of one chunk each."""
+    items = []
+    for doc_id, title, text in rows:
+        doc = IndexedDocument(id=doc_id, url=f"http://{name}.test/{doc_id}", source=name, content_hash=doc_id,
+                              title=title, text=text, language="en")
+        items.append((doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]))
+    return items
+
+
 @pytest.fixture(scope="module", params=["embedded", "opensearch"])
 def joined(request, embedder, tmp_path_factory):
     """The JOINED documents in a fresh index of each backend."""
-    items = []
-    for doc_id, title, text in JOINED:
-        doc = IndexedDocument(id=doc_id, url=f"http://joined.test/{doc_id}", source="joined", content_hash=doc_id,
-                              title=title, text=text, language="en")
-        items.append((doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]))
-    yield from _fresh_index(request.param, "joined", embedder, tmp_path_factory, items)
+    yield from _fresh_index(request.param, "joined", embedder, tmp_path_factory,
+                            _one_chunk_items("joined", JOINED, embedder))
 
 
 def test_words_joined_by_apostrophes_and_dots_are_found_alike(joined, small_embed):
@@ -704,12 +710,8 @@ HYPHENED = [
 @pytest.fixture(scope="module", params=["embedded", "opensearch"])
 def hyphened(request, embedder, tmp_path_factory):
     """The HYPHENED documents in a fresh index of each backend."""
-    items = []
-    for doc_id, title, text in HYPHENED:
-        doc = IndexedDocument(id=doc_id, url=f"http://hyphened.test/{doc_id}", source="hyphened", content_hash=doc_id,
-                              title=title, text=text, language="en")
-        items.append((doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]), embedder.encode([title])[0]))
-    yield from _fresh_index(request.param, "hyphened", embedder, tmp_path_factory, items)
+    yield from _fresh_index(request.param, "hyphened", embedder, tmp_path_factory,
+                            _one_chunk_items("hyphened", HYPHENED, embedder))
 
 
 def test_a_prefix_after_punctuation_is_a_phrase_prefix(hyphened, small_embed):
