@@ -288,7 +288,11 @@ def merge_by_score(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]
 
 
 TOKEN_RE = re.compile(r'\w+:"[^"]*"\*?|"[^"]*"|\S+')
-WORD_RE = re.compile(r"\w+", re.UNICODE)
+WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+"""A query's words: letters and digits; anything else, the underscore included, separates words as
+both indexes' tokenizers do (FTS5 ``unicode61``, OpenSearch ``hub_words_v2``), so ``co_operat*`` is
+the phrase prefix ``co operat*``, as ``co-operat*`` is (``\w`` kept ``co_operat`` one word, which
+no index holds)."""
 FIELDS = ("title",)
 """Fields a clause can be limited to with ``field:`` (``title:inspection``, ``title:"joint area"``)."""
 FIELD_RE = re.compile(r'^([^\W\d_]+):(?!//)(?=[\w"])(.*)$', re.DOTALL)
