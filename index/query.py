@@ -287,7 +287,7 @@ def merge_by_score(*rankings: list[tuple[str, float]]) -> list[tuple[str, float]
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
 
-TOKEN_RE = re.compile(r'\w+:"[^"]*"\*?|"[^"]*"|\S+')
+TOKEN_RE = re.compile(r'\w+:"[^"]*"\*?|"[^"]*"\*?|\S+')
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 """A query's words: letters and digits; anything else, the underscore included, separates words as
 both indexes' tokenizers do (FTS5 ``unicode61``, OpenSearch ``hub_words_v2``), so ``co_operat*`` is
@@ -322,7 +322,8 @@ def parse_query(text: str) -> list[QueryTerm]:
     only (:data:`FIELDS`); other words are ORed (BM25 ranking puts documents with more terms
     first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``), and a ``*``
     at its end makes the phrase's last word a prefix (``covid-1*``: "covid" followed by a word
-    beginning with "1", as FTS5's ``"covid 1"*``; it was the phrase "covid 1"); a leading
+    beginning with "1", as FTS5's ``"covid 1"*``, which may be written too; it was the phrase
+    "covid 1"); a leading
     ``AND`` or ``OR`` and a trailing operator are ignored; a clause without words (``""``, ``-``)
     is dropped together with the operator before it (``a NOT "" b`` is ``a b``, not ``a NOT b``).
     The text is NFKC-normalised first (full-width ``ｔｉｔｌｅ:`` is ``title:``).
@@ -365,7 +366,7 @@ def parse_query(text: str) -> list[QueryTerm]:
         if not words:  # an empty phrase or punctuation: dropped with the operator before it
             pending = None
             continue
-        prefix = token.endswith("*") and not token.startswith('"')
+        prefix = token.endswith("*")  # ``"covid 1"*`` too; a ``*`` inside quotes is punctuation
         terms.append(QueryTerm(words=words, prefix=prefix, operator=pending or "OR", field=field))
         pending = None
     return terms

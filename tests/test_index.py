@@ -36,6 +36,7 @@ def test_fts5_scoring_query_ors_every_clause_but_not():
     assert scoring_fts5_query("post-16 (skills)") == '"post 16" OR "skills"'
     assert scoring_fts5_query("post-1* skills") == '"post 1"* OR "skills"'  # a phrase prefix
     assert scoring_fts5_query("co_operat*") == scoring_fts5_query("co-operat*") == '"co operat"*'  # _ splits too
+    assert scoring_fts5_query('"co operat"*') == '"co operat"*' and scoring_fts5_query('"co*"') == '"co"'
     assert scoring_fts5_query("AND OR ---") is None
 
 

@@ -723,6 +723,8 @@ def test_a_prefix_after_punctuation_is_a_phrase_prefix(hyphened, small_embed):
     assert found("covid-1*") == found("covid-19") == {"h1"}
     assert found("covid-19*") == {"h1"}
     assert found("covid_1*") == found("covid–1*") == {"h1"}  # underscore, en dash: separators too
+    assert found('"covid 1"*') == found('title:"covid 1"*') == {"h1"}  # FTS5's own way to write it
+    assert found('"covid 1*"') == set()  # a star inside quotes is not a prefix
     assert found("covid") == {"h1", "h3"}
     assert found("post-1*") == {"h2"} and found("post-18*") == {"h2"}
     assert found("post-2*") == set()
