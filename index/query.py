@@ -305,8 +305,9 @@ BARE_FIELD_RE = re.compile(r"^(" + "|".join(FIELDS) + r"):(?![\w\"]|//)", re.IGN
 
 class QueryTerm(BaseModel):
     """One clause of a parsed query: ``words`` (a phrase when more than one), whether its last word
-    is a prefix (``prefix*``; ``covid-1*`` is the phrase "covid" + a word beginning "1"), the operator joining it to the clause before it (``OR`` by default) and the field it
-    is limited to (None: title and text)."""
+    is a prefix (``prefix*``; ``covid-1*`` is the phrase "covid" + a word beginning "1"), the
+    operator joining it to the clause before it (``OR`` by default) and the field it is limited to
+    (None: title and text)."""
 
     words: list[str]
     prefix: bool = False
@@ -323,8 +324,7 @@ def parse_query(text: str) -> list[QueryTerm]:
     first). Punctuation inside a word makes it a phrase (``post-16`` -> ``"post 16"``), and a ``*``
     at its end makes the phrase's last word a prefix (``covid-1*``: "covid" followed by a word
     beginning with "1", as FTS5's ``"covid 1"*``, which may be written too; it was the phrase
-    "covid 1"); a leading
-    ``AND`` or ``OR`` and a trailing operator are ignored; a clause without words (``""``, ``-``)
+    "covid 1"); a leading ``AND`` or ``OR`` and a trailing operator are ignored; a clause without words (``""``, ``-``)
     is dropped together with the operator before it (``a NOT "" b`` is ``a b``, not ``a NOT b``).
     The text is NFKC-normalised first (full-width ``ｔｉｔｌｅ:`` is ``title:``).
 
