@@ -10,7 +10,8 @@ model can learn "this label stands out in this document" for every label, freque
 
 A document's *lead* (its first :data:`LEAD_CHUNKS` chunk, which starts with the title and usually
 the summary) says what the document is mainly about: ``lead_sim`` is the lead's cosine to each
-label, used by the zero-shot policy-area score (:mod:`classify.zero_shot`). :func:`document_vector`
+label, used by the zero-shot policy-area score (:mod:`classify.zero_shot`) and, with its gap to
+the document's best lead cosine and its rank, by the trained model. :func:`document_vector`
 is the whole document as one vector (mean of the chunk vectors next to the mean of the first
 :data:`LEAD_VECTOR_CHUNKS` chunks), which the supervised model's document-level part reads.
 """
@@ -47,6 +48,8 @@ FEATURES = (
     "scope_sim",        # mean of the 3 best chunk cosines to the kind's scope description (0 without scope)
     "scope_kw_density", # log1p(scope keyword hits per 1,000 words) (0 without scope)
     "lead_sim",         # best cosine of the lead (first LEAD_CHUNKS chunks) to the label's profiles
+    "lead_sim_gap",     # lead_sim minus the document's best lead_sim (<= 0)
+    "lead_rank",        # rank of lead_sim in the document / n_labels
 )
 
 
@@ -223,6 +226,7 @@ def label_features(chunk_texts: list[str], chunk_vectors: np.ndarray, profiles: 
     k = min(TOP_K_CHUNKS, len(chunk_texts))
     top = np.sort(per_label, axis=0)[-k:, :].mean(axis=0)
     best = per_label.max(axis=0)
+    lead = per_label[:LEAD_CHUNKS].max(axis=0)
     share = np.bincount(per_label.argmax(axis=1), minlength=n_labels) / len(chunk_texts)
     if ngrams is None:
         ngrams = word_ngrams(" ".join(chunk_texts))
@@ -239,7 +243,7 @@ def label_features(chunk_texts: list[str], chunk_vectors: np.ndarray, profiles: 
         density, density - density.max(), np.log1p(distinct), _ranks(density) / n_labels,
         np.full(n_labels, top.max()), np.full(n_labels, density.max()), np.full(n_labels, math.log1p(words) / 10),
         np.full(n_labels, scope_sim), np.full(n_labels, scope_density),
-        per_label[:LEAD_CHUNKS].max(axis=0),
+        lead, lead - lead.max(), _ranks(lead) / n_labels,
     ]).astype(np.float32)
     return DocumentEvidence(features=features, chunk_sims=per_label, terms=terms,
                             doc_vector=document_vector(chunk_vectors))
