@@ -7,7 +7,8 @@ when the model file exists), and applies the decision rule:
 
 * a label is assigned when its score reaches its threshold; zero-shot also requires the score to
   be within ``relative_margin`` of the document's best label of that kind (a document is mainly
-  about a few things), and at most ``max_labels`` per kind are kept;
+  about a few things), and at most ``max_labels`` per kind (``max_labels_by_kind``) are kept, the
+  best-scoring ones;
 * a kind with a ``scope`` in the taxonomy (themes: documents about collaboration) applies only to
   documents in scope: zero-shot needs ``scope_min_density`` scope keywords per 1,000 words or a
   scope similarity of ``scope_min_similarity``; the trained model sees both as features;
@@ -243,7 +244,7 @@ class TaxonomyClassifier:
                 least_hits = self.settings.keyword_only_relative * float(hits.max(initial=0.0))
                 least_terms = MIN_DESIGN_TERMS if kind == "evidence_types" else MIN_KEYWORD_ONLY_TERMS
                 for j in np.lexsort((-hits, -scores)):
-                    if scores[j] < self.settings.keyword_only_threshold or len(assigned) >= self.settings.max_labels:
+                    if scores[j] < self.settings.keyword_only_threshold or len(assigned) >= self.settings.max_labels_of(kind):
                         break
                     if distinct[j] < least_terms or hits[j] < least_hits:
                         continue
@@ -309,4 +310,4 @@ class TaxonomyClassifier:
                 terms=evidence.terms[j][:10], passages=[chunk_texts[i][:PASSAGE_CHARS] for i in top],
             ))
         assigned.sort(key=lambda s: -s.score)
-        return self._with_fallback(kind, assigned[: self.settings.max_labels])
+        return self._with_fallback(kind, assigned[: self.settings.max_labels_of(kind)])

@@ -132,7 +132,8 @@ def trainable(classifier: TaxonomyClassifier, documents: list[LabelledDocument])
 def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocument], folds: int = 5,
                    seed: int = 0) -> dict[str, KindMetrics]:
     """Metrics of the supervised model on documents it never saw: k-fold (by document) training,
-    threshold calibration inside each training part, predictions on the held-out part. Documents in
+    threshold calibration inside each training part, predictions on the held-out part, at most
+    ``max_labels_of(kind)`` per document as the classifier assigns them. Documents in
     a language the model does not read are scored with their keyword-only labels (as the hub labels
     them whatever the method), so the figures cover every matched document."""
     out = {}
@@ -142,7 +143,7 @@ def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocum
         if kind not in TRAINABLE_KINDS:
             continue
         examples = kind_examples(classifier, learnable, kind)
-        predicted = cross_validated_predictions(examples, folds, seed)
+        predicted = cross_validated_predictions(examples, folds, seed, classifier.settings.max_labels_of(kind))
         sets = [frozenset(i for i, p in zip(examples.label_ids, row) if p) for row in predicted]
         sets += [frozenset(label.id for label in getattr(classifier.classify(d.chunk_texts, d.vectors, d.language), kind))
                  for d in others]

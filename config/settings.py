@@ -200,7 +200,10 @@ class ClassificationSettings(_Strict):
     scope_min_similarity: float = Field(
         0.4, ge=0, le=1, description="Zero-shot: or this cosine between the document's best chunks and the scope")
     review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
-    max_labels: int = Field(4, ge=1, le=20)
+    max_labels: int = Field(4, ge=1, le=20, description="Most labels of one kind a document gets (the best-scoring "
+                            "ones), unless max_labels_by_kind names the kind")
+    max_labels_by_kind: dict[Literal["themes", "policy_areas", "evidence_types"], Annotated[int, Field(ge=1, le=20)]] = Field(
+        default_factory=dict, description="max_labels for single kinds, e.g. {themes: 6}")
     model_languages: Annotated[list[str], NoDecode] = Field(
         ["en"], min_length=1, description="Languages (ISO 639-1) the embedding model reads. A document detected in "
         "another language for which the taxonomy has keywords_by_language is labelled from those alone, "
@@ -211,6 +214,11 @@ class ClassificationSettings(_Strict):
     keyword_only_relative: float = Field(
         0.5, ge=0, le=1, description="Keyword-only labels: a label also needs this share of the keyword hits "
         "of the document's best label of its kind (a document is mainly about a few things)")
+
+    def max_labels_of(self, kind: str) -> int:
+        """The most labels of ``kind`` (``themes``, ``policy_areas``, ``evidence_types``) a document
+        gets: ``max_labels_by_kind[kind]``, else ``max_labels``."""
+        return self.max_labels_by_kind.get(kind, self.max_labels)
 
     @field_validator("model_languages", mode="before")
     @classmethod

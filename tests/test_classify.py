@@ -10,7 +10,7 @@ import numpy as np
 from classify.classifier import TaxonomyClassifier
 from classify.evaluation import GoldError, file_key, match_gold, read_gold, score_facet, score_kind
 from classify.features import FEATURES, document_vector, keyword_hits, keyword_words, word_ngrams
-from classify.supervised import (DOC_MIN_POSITIVES, KindExamples, ModelError, TrainedModel,
+from classify.supervised import (DOC_MIN_POSITIVES, KindExamples, ModelError, TrainedModel, assigned_labels,
                                  cross_validated_predictions, train_kind)
 from classify.zero_shot import zero_shot_scores
 from config.settings import CONFIG_DIR, ClassificationSettings
@@ -148,6 +148,45 @@ def test_supervised_model_learns_separable_labels_under_cross_validation():
     examples = _separable_examples()
     predicted = cross_validated_predictions(examples, folds=5)
     assert (predicted == examples.gold).all()
+
+
+def test_assigned_labels_are_the_most_probable_above_their_thresholds():
+    probabilities = np.array([0.6, 0.9, 0.2, 0.7, 0.7])
+    thresholds = np.array([0.5, 0.95, 0.1, 0.5, 0.5])
+    assert assigned_labels(probabilities, thresholds).tolist() == [3, 4, 0, 2]
+    assert assigned_labels(probabilities, thresholds, max_labels=2).tolist() == [3, 4]
+    assert assigned_labels(probabilities, np.ones(5)).tolist() == []
+
+
+def test_cross_validated_predictions_keep_at_most_max_labels():
+    examples = _separable_examples()  # gold: 1 or 2 labels per document
+    uncapped = cross_validated_predictions(examples, folds=5)
+    capped = cross_validated_predictions(examples, folds=5, max_labels=1)
+    assert (uncapped == examples.gold).all()
+    assert (capped.sum(axis=1) == 1).all() and (capped <= uncapped).all()
+    one = examples.gold.sum(axis=1) == 1
+    assert (capped[one] == examples.gold[one]).all() and not one.all()
+
+
+def test_max_labels_can_be_set_per_kind():
+    settings = ClassificationSettings(max_labels=3, max_labels_by_kind={"themes": 6})
+    assert [settings.max_labels_of(k) for k in ("themes", "policy_areas", "evidence_types")] == [6, 3, 3]
+    with pytest.raises(ValueError, match="themes"):
+        ClassificationSettings(max_labels_by_kind={"topics": 2})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        ClassificationSettings(max_labels_by_kind={"themes": 0})
+
+
+def test_the_classifier_keeps_at_most_max_labels_of_a_kind(classifier):
+    post = get("harrowfield-council-nhs-data-sharing")
+    text = " ".join(body for _, body in post.sections)
+    themes = _classify(classifier, text).themes
+    assert len(themes) >= 2
+    one = TaxonomyClassifier(classifier.taxonomy, classifier.embedder,
+                             ClassificationSettings(method="zero_shot", max_labels_by_kind={"themes": 1}))
+    result = _classify(one, text)
+    assert [label.id for label in result.themes] == [themes[0].id]  # the best-scoring one
+    assert result.policy_areas == _classify(classifier, text).policy_areas  # other kinds keep max_labels
 
 
 def test_trained_model_round_trips_and_damaged_files_are_clear_errors(tmp_path):

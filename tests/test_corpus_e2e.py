@@ -116,7 +116,8 @@ def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_r
     so the policy-area macro floor moved from 0.55 to 0.52, the same margin below the measured
     level. 2026-12-01, documents the model does not read (German, French) labelled from the
     taxonomy's keywords in their language: policy areas 0.669 / 0.610, themes 0.398 / 0.276; floors
-    0.63 / 0.58 for policy areas. The floors catch regressions."""
+    0.63 / 0.58 for policy areas. 2026-12-02, up to 6 themes a document (max_labels_by_kind; 4
+    before): themes 0.415 / 0.312, theme floors 0.38 / 0.26. The floors catch regressions."""
     from classify.classifier import TaxonomyClassifier
     from classify.evaluation import read_gold
     from classify.training import evaluate, labelled_documents
@@ -129,7 +130,7 @@ def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_r
                                     ctx.settings.classification.model_copy(update={"method": "zero_shot"}))
     metrics = evaluate(classifier, documents)
     assert metrics["policy_areas"].macro_f1 >= 0.58 and metrics["policy_areas"].micro_f1 >= 0.63
-    assert metrics["themes"].macro_f1 >= 0.22 and metrics["themes"].micro_f1 >= 0.35
+    assert metrics["themes"].macro_f1 >= 0.26 and metrics["themes"].micro_f1 >= 0.38
     # Documents about neither public services nor collaboration rarely get a theme.
     off_topic = [d for d in documents if not d.gold.labels["policy_areas"] and not d.gold.labels["themes"]]
     assert len(off_topic) >= 10
@@ -148,10 +149,11 @@ def test_classification_on_the_dev_gold_labels_holds_its_measured_level(corpus_r
 
 def test_supervised_cross_validation_on_the_dev_gold_labels_holds_its_measured_level(corpus_run, corpus_dir):
     """`eval classify --cv 5` (seed 0: 5-fold cross-validation by document, thresholds chosen inside
-    the training folds; documents the model does not read keep their keyword labels). Measured
-    2026-12-02 after the lead features joined the pair model: policy areas micro / macro F1 0.775 /
-    0.712 (0.745 / 0.661 before), themes 0.494 / 0.413 (0.468 / 0.355); the issue's targets (0.80 /
-    0.65 macro) are not met. Floors about 0.03-0.05 below the measured level catch regressions."""
+    the training folds; at most max_labels_of(kind) labels a document, as the classifier assigns
+    them; documents the model does not read keep their keyword labels). Measured 2026-12-02 with the
+    lead features in the pair model and up to 6 themes: policy areas micro / macro F1 0.790 / 0.727,
+    themes 0.495 / 0.383; the issue's targets (0.80 / 0.65 macro) are not met. Floors about
+    0.03-0.05 below the measured level catch regressions."""
     from classify.evaluation import read_gold
     from classify.training import cross_validate, labelled_documents
 
@@ -159,8 +161,8 @@ def test_supervised_cross_validation_on_the_dev_gold_labels_holds_its_measured_l
     documents, _ = labelled_documents(ctx.index, read_gold(corpus_dir.parent / "labels" / "classification-dev.csv"))
     metrics = cross_validate(ctx.classifier, documents, folds=5, seed=0)
     assert metrics["policy_areas"].documents == len(documents) >= 76
-    assert metrics["policy_areas"].macro_f1 >= 0.67 and metrics["policy_areas"].micro_f1 >= 0.74
-    assert metrics["themes"].macro_f1 >= 0.36 and metrics["themes"].micro_f1 >= 0.45
+    assert metrics["policy_areas"].macro_f1 >= 0.68 and metrics["policy_areas"].micro_f1 >= 0.75
+    assert metrics["themes"].macro_f1 >= 0.34 and metrics["themes"].micro_f1 >= 0.45
 
 
 def test_search_quality_on_the_dev_queries_holds_its_measured_level(corpus_run, corpus_dir):
