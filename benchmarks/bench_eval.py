@@ -12,10 +12,12 @@ A script, not a test; prints figures, asserts nothing.
 2. Runs the hub's own commands on that index, as a user would, with ``EVIDENCE_HUB_HOME`` set:
 
        evidence-hub eval classify --gold LABELS/classification-dev.csv --json
+       evidence-hub eval classify --gold LABELS/classification-dev.csv --cv 5 --json
        evidence-hub eval search --queries LABELS/queries-dev.tsv --qrels LABELS/qrels-dev.tsv --json
 
 ``--json PATH`` writes flat figures (benchmarks/results_io.py): ``classify_<kind>_micro_f1``,
-``classify_<kind>_macro_f1``, ``classify_<kind>_<label>_{precision,recall,f1,support}`` for
+``classify_<kind>_macro_f1`` (as configured), ``classify_cv_<kind>_{micro,macro}_f1`` (the
+supervised model, 5-fold cross-validated, seed 0), ``classify_<kind>_<label>_{precision,recall,f1,support}`` for
 kind ``policy_areas`` and ``themes``; ``search_<mode>_ndcg10`` and ``search_<mode>_recall100``
 for bm25, semantic and hybrid; ``ingest_*`` counts and documents/s; peak memory (the CLI runs in
 child processes, counted in ``peak_rss_children_mib``).
@@ -111,6 +113,20 @@ def main() -> int:
             for measure in ("precision", "recall", "f1", "support"):
                 unit = "gold documents" if measure == "support" else "0-1"
                 report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
+
+    try:  # the supervised model on documents it never saw: 5-fold CV (seed 0), deciding as the hub does
+        cv = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"), "--cv", "5")
+    except subprocess.CalledProcessError as exc:
+        failed.append("classify --cv")
+        report.add("classify_cv_error", (exc.stderr or "")[-500:], "why `eval classify --cv 5` failed")
+        cv = {}
+    for kind in ("policy_areas", "themes"):
+        figures = cv.get(kind) or {}
+        print(f"classification {kind}, supervised 5-fold CV: micro F1 {figures.get('micro_f1', float('nan')):.3f}, "
+              f"macro F1 {figures.get('macro_f1', float('nan')):.3f}")
+        for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
+            report.add(f"classify_cv_{kind}_{name}", figures.get(name),
+                       f"{kind.replace('_', ' ')}, supervised 5-fold CV (seed 0): {name.replace('_', ' ')} (0-1)")
 
     for facet in ("doc_type", "language"):  # single-valued, set by extraction's rules: micro F1 = accuracy
         figures = classify.get(facet) or {}
