@@ -58,6 +58,31 @@ def test_german_page_gets_its_policy_area_from_german_keywords(classifier):
     assert [e.id for e in result.evidence_types] == ["E7"] and result.evidence_types[0].uncertain
 
 
+GERMAN_TRIAL = (
+    "In einer randomisierten kontrollierten Studie wurden 40 Schulen zufällig zugeteilt: 20 Schulen erhielten "
+    "das Mentoring-Programm, 20 bildeten die Kontrollgruppe. Nach einem Jahr wurde die Anwesenheit der "
+    "Schülerinnen und Schüler in der Interventionsgruppe mit der Kontrollgruppe verglichen. Die Randomisierung "
+    "erfolgte auf Ebene der Schulen."
+)
+FRENCH_INTERVIEWS = (
+    "Cette étude qualitative repose sur des entretiens semi-directifs avec 24 travailleurs sociaux et sur deux "
+    "groupes de discussion avec des parents. Les entretiens ont fait l'objet d'une analyse thématique. Les "
+    "professionnels ont été interrogés sur leur travail avec les familles et les écoles."
+)
+
+
+def test_german_and_french_studies_get_their_design_from_keywords_in_their_language(classifier):
+    trial = _classify(classifier, GERMAN_TRIAL, "de").evidence_types
+    assert [e.id for e in trial] == ["E1"], trial
+    assert trial[0].uncertain and len(trial[0].terms) >= 2 and "Kontrollgruppe" in trial[0].terms
+    interviews = _classify(classifier, FRENCH_INTERVIEWS, "fr").evidence_types
+    assert [e.id for e in interviews] == ["E4"], interviews
+    assert {"entretiens semi-directifs", "analyse thématique"} <= set(interviews[0].terms)
+    # a single design word is not a design: the descriptive fallback, as for the school news above
+    one_word = "Die Stadt plant eine Kontrollgruppe für den Verkehr. " + GERMAN_SCHOOLS
+    assert [e.id for e in _classify(classifier, one_word, "de").evidence_types] == ["E7"]
+
+
 def test_french_page_gets_housing(classifier):
     areas = _classify(classifier, FRENCH_HOUSING, "fr").policy_areas
     assert [a.id for a in areas] == ["P6"]
@@ -173,9 +198,11 @@ def test_taxonomy_rejects_a_language_name_where_a_code_belongs(tmp_path):
         load_taxonomy(broken)
 
 
-def test_shipped_taxonomy_has_german_and_french_keywords_for_every_theme_and_policy_area():
+def test_shipped_taxonomy_has_german_and_french_keywords_for_every_theme_policy_area_and_design():
     taxonomy = load_taxonomy(CONFIG_DIR / "taxonomy.yaml")
-    for label in taxonomy.themes + taxonomy.policy_areas:
+    designs = [label for label in taxonomy.labels_of("evidence_types") if label.keywords]  # E7 is the fallback
+    assert len(designs) == 6
+    for label in taxonomy.themes + taxonomy.policy_areas + designs:
         assert set(label.keywords_by_language) == {"de", "fr"}, label.id
         assert all(len(words) >= 5 for words in label.keywords_by_language.values()), label.id
     assert set(taxonomy.scope["themes"].keywords_by_language) == {"de", "fr"}
