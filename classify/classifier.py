@@ -200,6 +200,13 @@ class TaxonomyClassifier:
             read += words if self.reads(code) else 0
         return read / total if total else 0.0
 
+    def model_reads(self, chunk_texts: list[str], language: str | None) -> bool:
+        """Whether the embedding model reads enough of a document for its features to mean something:
+        its detected language is a model language (:meth:`reads`), or at least :data:`MIN_MODEL_SHARE`
+        of its words are (:meth:`model_language_share`: a bilingual English / French report called
+        French). Such documents are labelled by the model and a trained model learns from them."""
+        return self.reads(language) or self.model_language_share(chunk_texts) >= MIN_MODEL_SHARE
+
     def classify(self, chunk_texts: list[str], chunk_vectors: np.ndarray, language: str | None = None) -> Classification:
         """Labels for a document given its chunks (texts and unit vectors of shape (n, dim)) and its
         detected language (ISO 639-1; None when unknown). A document without chunks gets no labels;
@@ -209,7 +216,7 @@ class TaxonomyClassifier:
         cosines mostly stay below the thresholds; a bilingual page keeps its English evidence)."""
         if len(chunk_texts) == 0:
             return Classification()
-        if self.by_keywords(language) and self.model_language_share(chunk_texts) < MIN_MODEL_SHARE:
+        if self.by_keywords(language) and not self.model_reads(chunk_texts, language):
             return self.classify_by_keywords(chunk_texts, base_language(language))
         evidence = self.evidence(chunk_texts, chunk_vectors)
         result = {kind: self._decide(kind, evidence[kind], chunk_texts) for kind in evidence}

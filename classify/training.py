@@ -113,13 +113,16 @@ def facet_metrics(documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
 
 
 def trainable(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) -> list[LabelledDocument]:
-    """The documents the supervised model learns from: those in a language the embedding model reads
-    (:meth:`TaxonomyClassifier.reads`; their features mean something).
+    """The documents the supervised model learns from: those the embedding model reads
+    (:meth:`TaxonomyClassifier.model_reads`: detected in a model language, or a quarter of their
+    words in one, as a bilingual English / French report called French; their features mean
+    something). Until 2026-12-02 a bilingual document called French was labelled by the model but
+    left out of its training.
 
     Raises:
         ValueError: fewer than 2 such documents (saying how many of ``documents`` are in other languages).
     """
-    learnable = [d for d in documents if classifier.reads(d.language)]
+    learnable = [d for d in documents if classifier.model_reads(d.chunk_texts, d.language)]
     if len(learnable) < 2:
         languages = sorted({d.language or "?" for d in documents if d not in learnable})
         raise ValueError(f"only {len(learnable)} of the {len(documents)} matched gold documents are in a language "

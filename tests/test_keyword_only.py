@@ -248,6 +248,21 @@ GERMAN_ROWS = [("schule-de.html", "de", GERMAN_SCHOOLS, ["P4"], ["T12"]),
                ("wohnen-de.html", "de", "Obdachlosigkeit, Wohnungslosigkeit und Mieten in der Stadt.", ["P6"], ["T12"])]
 
 
+def test_a_bilingual_document_called_french_is_trained_on_and_a_french_one_is_not(classifier):
+    from classify.training import trainable
+
+    english = ("Employment Insurance maternity and parental benefits support parents who stay home with "
+               "a newborn or newly adopted child; families apply online and payments follow within weeks.")
+    french = ("Les prestations de maternité et parentales de l'assurance-emploi aident les parents qui "
+              "restent à la maison avec un nouveau-né ou un enfant adopté; les familles font une demande.")
+    documents = _labelled(classifier, ENGLISH_ROWS[:2] + [("bilingue.html", "fr", french, ["P1"], []),
+                                                          ("francais.html", "fr", french, ["P1"], [])])
+    documents[2].chunk_texts = [english, french] * 2  # half its words English, as the model labels it
+    assert classifier.model_reads(documents[2].chunk_texts, "fr")
+    assert not classifier.model_reads(documents[3].chunk_texts, "fr")
+    assert [d.doc_id for d in trainable(classifier, documents)] == ["family-0.html", "family-1.html", "bilingue.html"]
+
+
 def test_training_without_documents_the_model_reads_says_so(classifier):
     from classify.training import cross_validate, train
 
