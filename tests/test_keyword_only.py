@@ -83,6 +83,62 @@ def test_german_and_french_studies_get_their_design_from_keywords_in_their_langu
     assert [e.id for e in _classify(classifier, one_word, "de").evidence_types] == ["E7"]
 
 
+NEWS_NAMING_METHOD_WORDS = [  # each once gave a design from everyday words (a break-it run, 2026-12-02)
+    ('de_news_budget', 'de',
+     'Der Gemeinderat hat am Dienstag den Haushalt für das kommende Jahr beschlossen. Der Kämmerer '
+     'kündigte Einsparungen in der Verwaltung an, die Grundsteuer bleibt unverändert. Umstritten war '
+     'das neue Hallenbad: Die Wirtschaftlichkeit des Projekts soll ein Gutachter noch einmal prüfen. '
+     'Die Opposition kritisierte die Einsparungen bei den Jugendzentren und forderte mehr Geld für '
+     'Schulen.'),
+    ('de_news_kita', 'de',
+     'Die Landesregierung will die Kitas qualitativ und quantitativ ausbauen. Neben 5.000 zusätzlichen '
+     'Plätzen sind qualitative Verbesserungen geplant, etwa kleinere Gruppen und mehr Zeit für '
+     'Leitungsaufgaben. Die Gewerkschaft begrüßte den qualitativen Ausbau, warnte aber vor dem '
+     'Fachkräftemangel. Das Gesetz soll im Sommer in Kraft treten.'),
+    ('de_news_zoll', 'de',
+     'Eine Kontrollgruppe des Zolls hat am Mittwoch zwölf Baustellen in der Innenstadt überprüft. Die '
+     'Baustellen waren der Kontrollgruppe zufällig zugewiesen worden, teilte das Hauptzollamt mit. Bei '
+     'drei Firmen fanden die Beamten Hinweise auf Schwarzarbeit und Verstöße gegen den Mindestlohn. '
+     'Die Ermittlungen dauern an.'),
+    ('de_policy_begleitung', 'de',
+     'Mit dem neuen Landesprogramm sollen Jugendämter, Schulen und Vereine enger zusammenarbeiten. Das '
+     'Ministerium stellt dafür drei Millionen Euro bereit. Eine wissenschaftliche Begleitung ist '
+     'vorgesehen; erste Lessons Learned aus dem Vorgängerprogramm sind in die Förderrichtlinie '
+     'eingeflossen. Anträge können bis Ende März gestellt werden.'),
+    ('de_news_forschung', 'de',
+     'Die Universität stellt ihre neue Forschungsstrategie vor. Der Forschungsstand zur Pflege sei '
+     'lückenhaft, sagte die Präsidentin; eine erste Literaturrecherche der Studierenden habe das '
+     'gezeigt. Die Hochschule will deshalb zwei neue Professuren für Pflegewissenschaft einrichten und '
+     'enger mit den Kliniken der Region zusammenarbeiten.'),
+    ('fr_news_convention', 'fr',
+     'La Convention citoyenne sur la fin de vie a rendu ses conclusions dimanche. Ses 184 membres, '
+     'tirés au sort parmi les électeurs, ont siégé pendant quatre mois. Le tirage au sort garantit '
+     'selon les organisateurs une diversité de profils. Le gouvernement promet un projet de loi avant '
+     "l'été."),
+    ('fr_news_budget', 'fr',
+     'Le conseil municipal a adopté le budget mardi soir. Le maire promet des économies budgétaires de '
+     "deux millions d'euros, notamment sur l'éclairage public. L'opposition conteste le retour sur "
+     'investissement du nouveau stade et réclame davantage de moyens pour les écoles et les crèches. '
+     'Le vote a été acquis à une large majorité.'),
+    ('fr_news_qual', 'fr',
+     "Le ministère annonce une amélioration qualitative de l'accueil en crèche: des groupes plus "
+     'petits et davantage de formation. Les syndicats saluent ce virage qualitatif mais rappellent le '
+     'manque de professionnels. Le décret sera publié à la rentrée.'),
+    ('fr_univ_strategy', 'fr',
+     "L'université présente sa nouvelle stratégie de recherche pour la période 2025-2030. Elle veut "
+     "consolider l'état de l'art dans trois domaines prioritaires: le climat, la santé et le "
+     'numérique. La présidente a annoncé le recrutement de vingt enseignants-chercheurs et un '
+     'partenariat avec le CNRS.'),
+]
+
+
+@pytest.mark.parametrize("name,language,text", NEWS_NAMING_METHOD_WORDS, ids=[row[0] for row in NEWS_NAMING_METHOD_WORDS])
+def test_news_using_words_of_a_method_gets_no_design(classifier, name, language, text):
+    """Customs 'Kontrollgruppe', a citizens' assembly 'tiré au sort', 'qualitativ' improvements,
+    'Einsparungen' and 'Wirtschaftlichkeit' in a budget: none is a study design."""
+    assert [e.id for e in _classify(classifier, text, language).evidence_types] == ["E7"]
+
+
 def test_french_page_gets_housing(classifier):
     areas = _classify(classifier, FRENCH_HOUSING, "fr").policy_areas
     assert [a.id for a in areas] == ["P6"]
