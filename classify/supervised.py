@@ -234,7 +234,11 @@ def assigned_labels(probabilities: np.ndarray, thresholds: np.ndarray, max_label
         probabilities, thresholds: shape (n_labels,).
     Returns:
         int array of positions, shape (k,), k <= n_labels.
+    Raises:
+        ValueError: ``max_labels`` < 1.
     """
+    if max_labels is not None and max_labels < 1:
+        raise ValueError(f"max_labels must be at least 1 (or None for no limit), got {max_labels}")
     above = np.flatnonzero(probabilities >= thresholds)
     return above[np.argsort(-probabilities[above], kind="stable")][:max_labels]
 
@@ -245,7 +249,11 @@ def cross_validated_predictions(examples: KindExamples, folds: int = 5, seed: in
 
     The honest estimate of how :func:`train_kind` does on documents it has never seen. With
     ``max_labels`` a document keeps at most that many of the labels reaching their thresholds, the
-    most probable ones, as the classifier does (``classification.max_labels``); None keeps all."""
+    most probable ones, as the classifier does (``classification.max_labels``); None keeps all.
+
+    Raises ValueError for ``max_labels`` < 1."""
+    if max_labels is not None and max_labels < 1:
+        raise ValueError(f"max_labels must be at least 1 (or None for no limit), got {max_labels}")
     n_docs = examples.features.shape[0]
     predicted = np.zeros(examples.gold.shape, dtype=int)
     splitter = GroupKFold(n_splits=_folds(n_docs, folds), shuffle=True, random_state=seed)

@@ -15,7 +15,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from config.errors import ConfigError, describe_validation_error, read_yaml
 
@@ -202,8 +202,10 @@ class ClassificationSettings(_Strict):
     review_margin: float = Field(0.05, ge=0, le=1, description="Scores within this of the threshold are 'uncertain'")
     max_labels: int = Field(4, ge=1, le=20, description="Most labels of one kind a document gets (the best-scoring "
                             "ones), unless max_labels_by_kind names the kind")
-    max_labels_by_kind: dict[Literal["themes", "policy_areas", "evidence_types"], Annotated[int, Field(ge=1, le=20)]] = Field(
-        default_factory=dict, description="max_labels for single kinds, e.g. {themes: 6}")
+    max_labels_by_kind: dict[Literal["themes", "policy_areas", "evidence_types"],
+                             Annotated[int, Field(ge=1, le=20)] | None] = Field(
+        default_factory=dict, description="max_labels for single kinds, e.g. {themes: 6}; null: max_labels "
+        "(files and variables merge into the shipped {themes: 6}, so {themes: null} is how to take it back)")
     model_languages: Annotated[list[str], NoDecode] = Field(
         ["en"], min_length=1, description="Languages (ISO 639-1) the embedding model reads. A document detected in "
         "another language for which the taxonomy has keywords_by_language is labelled from those alone, "
@@ -217,8 +219,8 @@ class ClassificationSettings(_Strict):
 
     def max_labels_of(self, kind: str) -> int:
         """The most labels of ``kind`` (``themes``, ``policy_areas``, ``evidence_types``) a document
-        gets: ``max_labels_by_kind[kind]``, else ``max_labels``."""
-        return self.max_labels_by_kind.get(kind, self.max_labels)
+        gets: ``max_labels_by_kind[kind]``, else (absent or null) ``max_labels``."""
+        return self.max_labels_by_kind.get(kind) or self.max_labels
 
     @field_validator("model_languages", mode="before")
     @classmethod
@@ -394,6 +396,11 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise describe_validation_error("environment (EVIDENCE_HUB_* variables)", exc) from None
+    except SettingsError as exc:  # pydantic-settings could not parse a variable (nested values are JSON)
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise ConfigError(f"environment (EVIDENCE_HUB_* variables): {exc}{cause}; a variable for a nested or "
+                          "list setting holds JSON, e.g. EVIDENCE_HUB_CLASSIFICATION__MAX_LABELS_BY_KIND="
+                          "'{\"themes\": 6}'") from None
     finally:
         _FILE_VALUES.reset(token)
     settings.home = settings.home.expanduser()

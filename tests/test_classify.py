@@ -156,6 +156,8 @@ def test_assigned_labels_are_the_most_probable_above_their_thresholds():
     assert assigned_labels(probabilities, thresholds).tolist() == [3, 4, 0, 2]
     assert assigned_labels(probabilities, thresholds, max_labels=2).tolist() == [3, 4]
     assert assigned_labels(probabilities, np.ones(5)).tolist() == []
+    with pytest.raises(ValueError, match="max_labels must be at least 1"):
+        assigned_labels(probabilities, thresholds, max_labels=0)
 
 
 def test_cross_validated_predictions_keep_at_most_max_labels():
@@ -175,6 +177,21 @@ def test_max_labels_can_be_set_per_kind():
         ClassificationSettings(max_labels_by_kind={"topics": 2})
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         ClassificationSettings(max_labels_by_kind={"themes": 0})
+    assert ClassificationSettings(max_labels=2, max_labels_by_kind={"themes": None}).max_labels_of("themes") == 2
+
+
+def test_the_shipped_theme_limit_can_be_taken_back_and_a_bad_variable_is_a_config_error(monkeypatch, tmp_path):
+    from config import ConfigError, load_settings
+
+    assert load_settings().classification.max_labels_of("themes") == 6  # shipped
+    config = tmp_path / "settings.yaml"
+    config.write_text("classification:\n  max_labels: 2\n  max_labels_by_kind: {themes: null}\n", encoding="utf-8")
+    assert load_settings(config).classification.max_labels_of("themes") == 2
+    monkeypatch.setenv("EVIDENCE_HUB_CLASSIFICATION__MAX_LABELS_BY_KIND", '{"themes": 3}')
+    assert load_settings(config).classification.max_labels_of("themes") == 3
+    monkeypatch.setenv("EVIDENCE_HUB_CLASSIFICATION__MAX_LABELS_BY_KIND", "{themes: 3}")  # not JSON
+    with pytest.raises(ConfigError, match=r"environment \(EVIDENCE_HUB_\* variables\).*classification.*JSON"):
+        load_settings()
 
 
 def test_the_classifier_keeps_at_most_max_labels_of_a_kind(classifier):
