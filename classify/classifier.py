@@ -51,11 +51,28 @@ MIN_DESIGN_TERMS = 2  # distinct keywords of a study design that must be in the 
 MIN_KEYWORD_ONLY_TERMS = 2  # distinct keywords a keyword-only label needs (one word repeated is not enough)
 MIN_MODEL_SHARE = 0.25  # share of a document's words in model languages from which the model labels it anyway
 SHARE_SAMPLE_CHUNKS = 40  # chunks (evenly spaced) whose language is identified for that share
+SHARE_WINDOW_WORDS = 40  # each sampled chunk is identified in windows of this many words
 
 
 def base_language(language: str) -> str:
     """The primary language subtag of a BCP 47 / ISO 639 code, lower case: ``en-GB`` -> ``en``."""
     return language.strip().replace("_", "-").split("-")[0].lower()
+
+
+def word_windows(text: str, size: int) -> list[str]:
+    """``text`` cut into runs of ``size`` whitespace-separated words, the last run joined to the one
+    before when it is shorter than half of ``size``; [] for a text without words.
+
+    Raises:
+        ValueError: ``size`` < 1.
+    """
+    if size < 1:
+        raise ValueError(f"a window holds at least one word, got {size}")
+    words = text.split()
+    runs = [words[i:i + size] for i in range(0, len(words), size)]
+    if len(runs) > 1 and len(runs[-1]) < size / 2:
+        runs[-2].extend(runs.pop())
+    return [" ".join(run) for run in runs]
 
 
 def keyword_passages(chunk_texts: list[str], terms: list[str], limit: int = 2,
@@ -184,20 +201,23 @@ class TaxonomyClassifier:
 
     def model_language_share(self, chunk_texts: list[str]) -> float:
         """Share (0..1) of the words of a document's chunks that are in a model language, by
-        py3langid on each of up to :data:`SHARE_SAMPLE_CHUNKS` evenly spaced chunks (chunks too short
-        to identify are left out; 0 when none can be). A bilingual English / French report, which
-        document-level identification may call French, keeps the model this way."""
+        py3langid on windows of :data:`SHARE_WINDOW_WORDS` words (a shorter last one joins the one
+        before) of up to :data:`SHARE_SAMPLE_CHUNKS` evenly spaced chunks; windows too short to
+        identify are left out (0 when none can be). A bilingual English / French report, which
+        document-level identification may call French, keeps the model this way, and so does a
+        one-chunk page holding both (identified whole, its chunk counted as French)."""
         from extractors.text import detect_language
 
         step = max(1, len(chunk_texts) // SHARE_SAMPLE_CHUNKS)
         read = total = 0
         for text in chunk_texts[::step][:SHARE_SAMPLE_CHUNKS]:
-            code, _ = detect_language(text)
-            if code is None:
-                continue
-            words = len(text.split())
-            total += words
-            read += words if self.reads(code) else 0
+            for window in word_windows(text, SHARE_WINDOW_WORDS):
+                code, _ = detect_language(window)
+                if code is None:
+                    continue
+                words = len(window.split())
+                total += words
+                read += words if self.reads(code) else 0
         return read / total if total else 0.0
 
     def model_reads(self, chunk_texts: list[str], language: str | None) -> bool:

@@ -188,6 +188,31 @@ def test_bilingual_english_french_report_called_french_keeps_the_model(classifie
     assert classifier.model_language_share(["trop court"]) == 0.0  # nothing identifiable
 
 
+def test_a_one_chunk_page_half_english_half_french_keeps_the_model(classifier):
+    """A short bilingual page is one chunk, identified whole as French: its words are now identified
+    in windows of SHARE_WINDOW_WORDS, so half of them count as English (a break-it run: share 0.0)."""
+    english = ("Employment Insurance maternity and parental benefits support parents who stay home with "
+               "a newborn or newly adopted child; families apply online and payments follow within weeks. ") * 2
+    french = ("Les prestations de maternité et parentales de l'assurance-emploi aident les parents qui "
+              "restent à la maison avec un nouveau-né ou un enfant adopté; les familles font une demande. ") * 2
+    chunks = [english + french]
+    assert classifier.model_language_share(chunks) == pytest.approx(0.5, abs=0.15)
+    assert classifier.model_reads(chunks, "fr")
+    vectors = classifier.embedder.encode(chunks)
+    assert classifier.classify(chunks, vectors, "fr") == classifier.classify(chunks, vectors, "en")
+    assert classifier.model_language_share([french + french]) == 0.0
+
+
+def test_word_windows_cut_a_text_into_runs_of_words():
+    from classify.classifier import word_windows
+
+    assert word_windows("a b c d e f g", 3) == ["a b c", "d e f g"]  # a last run under half joins
+    assert word_windows("a b c d e f g h", 3) == ["a b c", "d e f", "g h"]
+    assert word_windows("  ", 3) == [] and word_windows("a", 3) == ["a"]
+    with pytest.raises(ValueError, match="at least one word"):
+        word_windows("a b", 0)
+
+
 def test_a_keyword_inside_a_longer_one_is_not_a_second_keyword(classifier):
     """'maladie' inside 'assurance maladie' (both P2 keywords in French) is one keyword found, not two:
     a text that only mentions 'assurance maladie' gets no P2."""
