@@ -62,6 +62,29 @@ def ingest(corpus: Path, home: Path, report: JsonReport) -> None:
     report.add("ingest_docs_per_s", summary.discovered / seconds, "documents/s end to end (discovered / seconds)")
 
 
+def run_hub(home: Path, report: JsonReport, failed: list[str], name: str, *args: str) -> dict:
+    """``evidence-hub ARGS --json`` on ``home`` (:func:`benchmarks.common.hub_json`); on failure its
+    stderr tail is recorded as ``<name>_error``, ``name`` is appended to ``failed`` and {} returned."""
+    try:
+        return hub_json(home, *args)
+    except subprocess.CalledProcessError as exc:
+        failed.append(name)
+        report.add(f"{name}_error", (exc.stderr or "")[-500:], f"why `evidence-hub {' '.join(args)}` failed")
+        return {}
+
+
+def add_averages(report: JsonReport, result: dict, prefix: str, what: str) -> None:
+    """Print and record the micro / macro F1 and micro precision / recall of policy areas and themes
+    in an ``eval classify --json`` result as ``<prefix>_<kind>_<measure>`` (0-1; None when absent)."""
+    for kind in ("policy_areas", "themes"):
+        figures = result.get(kind) or {}
+        print(f"classification {kind}{what}: micro F1 {figures.get('micro_f1', float('nan')):.3f}, "
+              f"macro F1 {figures.get('macro_f1', float('nan')):.3f}")
+        for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
+            report.add(f"{prefix}_{kind}_{name}", figures.get(name),
+                       f"{kind.replace('_', ' ')}{what}: {name.replace('_', ' ')} (0-1)")
+
+
 def main() -> int:
     """Ingest (unless the index exists), evaluate, print and write the figures; returns the exit
     status (1 when an ``evidence-hub eval`` command failed: its error is in the JSON)."""
@@ -92,41 +115,21 @@ def main() -> int:
         ingest(args.corpus, home, report)
         marker.write_text(str(args.corpus.resolve()) + "\n", encoding="utf-8")
 
-    failed = []
-    try:
-        classify = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"))
-    except subprocess.CalledProcessError as exc:
-        failed.append("classify")
-        report.add("classify_error", (exc.stderr or "")[-500:], "why `eval classify` failed")
-        classify = {}
+    failed: list[str] = []
+    gold = str(args.labels / "classification-dev.csv")
+    classify = run_hub(home, report, failed, "classify", "eval", "classify", "--gold", gold)
     report.add("classify_method", classify.get("method"), "classifier method as configured")
     report.add("classify_matched", classify.get("matched"), "gold documents found in the index")
     report.add("classify_unmatched", len(classify.get("unmatched") or []), "gold documents not in the index")
+    add_averages(report, classify, "classify", "")
     for kind in ("policy_areas", "themes"):
-        figures = classify.get(kind) or {}
-        print(f"classification {kind}: micro F1 {figures.get('micro_f1', float('nan')):.3f}, "
-              f"macro F1 {figures.get('macro_f1', float('nan')):.3f}")
-        for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
-            report.add(f"classify_{kind}_{name}", figures.get(name),
-                       f"{kind.replace('_', ' ')}: {name.replace('_', ' ')} (0-1)")
-        for label, values in sorted((figures.get("per_label") or {}).items()):
+        for label, values in sorted(((classify.get(kind) or {}).get("per_label") or {}).items()):
             for measure in ("precision", "recall", "f1", "support"):
                 unit = "gold documents" if measure == "support" else "0-1"
                 report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
-
-    try:  # the supervised model on documents it never saw: 5-fold CV (seed 0), deciding as the hub does
-        cv = hub_json(home, "eval", "classify", "--gold", str(args.labels / "classification-dev.csv"), "--cv", "5")
-    except subprocess.CalledProcessError as exc:
-        failed.append("classify --cv")
-        report.add("classify_cv_error", (exc.stderr or "")[-500:], "why `eval classify --cv 5` failed")
-        cv = {}
-    for kind in ("policy_areas", "themes"):
-        figures = cv.get(kind) or {}
-        print(f"classification {kind}, supervised 5-fold CV: micro F1 {figures.get('micro_f1', float('nan')):.3f}, "
-              f"macro F1 {figures.get('macro_f1', float('nan')):.3f}")
-        for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
-            report.add(f"classify_cv_{kind}_{name}", figures.get(name),
-                       f"{kind.replace('_', ' ')}, supervised 5-fold CV (seed 0): {name.replace('_', ' ')} (0-1)")
+    # the supervised model on documents it never saw: 5-fold CV (seed 0), deciding as the hub does
+    cv = run_hub(home, report, failed, "classify_cv", "eval", "classify", "--gold", gold, "--cv", "5")
+    add_averages(report, cv, "classify_cv", ", supervised 5-fold CV (seed 0)")
 
     for facet in ("doc_type", "language"):  # single-valued, set by extraction's rules: micro F1 = accuracy
         figures = classify.get(facet) or {}
@@ -134,13 +137,8 @@ def main() -> int:
             report.add(f"classify_{facet}_{name}", figures.get(name),
                        f"{facet.replace('_', ' ')}: {'accuracy' if name == 'micro_f1' else 'macro F1 over values'} (0-1)")
 
-    try:
-        search = hub_json(home, "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
-                          "--qrels", str(args.labels / "qrels-dev.tsv"))
-    except subprocess.CalledProcessError as exc:
-        failed.append("search")
-        report.add("search_error", (exc.stderr or "")[-500:], "why `eval search` failed")
-        search = {}
+    search = run_hub(home, report, failed, "search", "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
+                     "--qrels", str(args.labels / "qrels-dev.tsv"))
     for mode, figures in search.items():
         print(f"retrieval {mode}: nDCG@10 {figures['ndcg@10']:.3f}, recall@100 {figures['recall@100']:.3f} "
               f"({figures['queries']} judged queries)")
