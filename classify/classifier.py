@@ -270,8 +270,9 @@ class TaxonomyClassifier:
                 scores = keyword_only_scores(hits, words, self.settings)
                 least_hits = self.settings.keyword_only_relative * float(hits.max(initial=0.0))
                 least_terms = MIN_DESIGN_TERMS if kind == "evidence_types" else MIN_KEYWORD_ONLY_TERMS
+                most = self.settings.max_labels_of(kind)
                 for j in np.lexsort((-hits, -scores)):
-                    if scores[j] < self.settings.keyword_only_threshold or len(assigned) >= self.settings.max_labels_of(kind):
+                    if scores[j] < self.settings.keyword_only_threshold or len(assigned) >= most:
                         break
                     if distinct[j] < least_terms or hits[j] < least_hits:
                         continue
