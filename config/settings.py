@@ -222,6 +222,16 @@ class ClassificationSettings(_Strict):
         gets: ``max_labels_by_kind[kind]``, else (absent or null) ``max_labels``."""
         return self.max_labels_by_kind.get(kind) or self.max_labels
 
+    @field_validator("max_labels_by_kind", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        """YAML's ``yes``/``true`` would pass as the number 1: refuse them (a limit is a number)."""
+        if isinstance(value, dict):
+            for kind, limit in value.items():
+                if isinstance(limit, bool):
+                    raise ValueError(f"{kind}: a number of labels (1-20) or null, not {str(limit).lower()}")
+        return value
+
     @field_validator("model_languages", mode="before")
     @classmethod
     def _split_languages(cls, value: Any) -> Any:

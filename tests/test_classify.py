@@ -178,6 +178,8 @@ def test_max_labels_can_be_set_per_kind():
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         ClassificationSettings(max_labels_by_kind={"themes": 0})
     assert ClassificationSettings(max_labels=2, max_labels_by_kind={"themes": None}).max_labels_of("themes") == 2
+    with pytest.raises(ValueError, match=r"themes: a number of labels \(1-20\) or null, not true"):
+        ClassificationSettings(max_labels_by_kind={"themes": True})  # YAML `themes: yes` was 1
 
 
 def test_the_shipped_theme_limit_can_be_taken_back_and_a_bad_variable_is_a_config_error(monkeypatch, tmp_path):
