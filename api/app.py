@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthConfig, read_access, require_token
 from api.hub import Busy, GapMap, Hub, Job
-from api.params import ExportParams, GapMapParams, SearchParams, SimilarParams
+from api.params import LIST_FIELDS, ExportParams, GapMapParams, SearchParams, SimilarParams, strict_query_string
 from api.saved import SavedSearch, SavedSearchIn
 from api.schemas import Deleted, ErrorBody, ErrorItem, Health, IngestRequest, SourceInfo
 from api.sources_status import SourceState, read_source_states
@@ -152,10 +152,14 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return _error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     reads = [Depends(read_access)]
+
+    def strict(allowed=(), lists=LIST_FIELDS):
+        """The dependency refusing parameters the endpoint does not take, or repeats (422)."""
+        return Depends(strict_query_string(allowed, lists))
     # Reads take the token only when EVIDENCE_HUB_API_PROTECT_READS is on: "bearer or nothing".
     optional_token = {"security": [{}]}
 
-    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=reads, openapi_extra=optional_token,
+    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=[*reads, strict(SearchParams)], openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def search(params: Annotated[SearchParams, Query()], hub: HubDep):
         """Search the index: ``q`` in ``mode`` bm25, semantic or hybrid, every filter of the query
@@ -171,7 +175,8 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.get("/documents/{doc_id}", response_model=IndexedDocument, tags=["documents"], dependencies=reads, openapi_extra=optional_token,
+    @app.get("/documents/{doc_id}", response_model=IndexedDocument, tags=["documents"],
+             dependencies=[*reads, strict(["text"])], openapi_extra=optional_token,
              responses=_responses(401, 404, 422, 503))
     def document(doc_id: DocId, hub: HubDep,
                  text: Annotated[bool, Query(description="Include the full text")] = True):
@@ -183,7 +188,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return doc if text else doc.model_copy(update={"text": ""})
 
     @app.get("/documents/{doc_id}/similar", response_model=SearchResponse, tags=["documents"],
-             dependencies=reads, openapi_extra=optional_token, responses=_responses(400, 401, 404, 422, 503))
+             dependencies=[*reads, strict(SimilarParams)], openapi_extra=optional_token, responses=_responses(400, 401, 404, 422, 503))
     def similar(doc_id: DocId, params: Annotated[SimilarParams, Query()], hub: HubDep):
         """More like this: the documents nearest in meaning to this one, within the filters."""
         try:
@@ -193,14 +198,14 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=reads, openapi_extra=optional_token,
-             responses=_responses(401))
+    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=[*reads, strict()], openapi_extra=optional_token,
+             responses=_responses(401, 422))
     def taxonomy(request: Request):
         """Themes, policy areas and evidence types with ids, labels, descriptions and keywords."""
         return request.app.state.hub.ctx.taxonomy
 
-    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=reads, openapi_extra=optional_token,
-             responses=_responses(401))
+    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=[*reads, strict()], openapi_extra=optional_token,
+             responses=_responses(401, 422))
     def sources(request: Request):
         """Every source: the catalogue's (configured) and any other the registry has seen, with URL
         counts per state, the newest fetch and index times, and the last run with its counts."""
@@ -221,7 +226,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         answer.extend(SourceInfo(name=name, configured=False, state=state) for name, state in sorted(states.items()))
         return answer
 
-    @app.get("/health", response_model=Health, tags=["meta"], responses=_responses(503))
+    @app.get("/health", response_model=Health, tags=["meta"], dependencies=[strict()], responses=_responses(422, 503))
     def health(hub: HubDep):
         """Whether the index answers, its size, the backend and the embedding model."""
         try:
@@ -232,7 +237,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
                       documents=stats["documents"], chunks=stats["chunks"], embedding_model=settings.embedding.model,
                       writes_enabled=auth.token is not None)
 
-    @app.get("/export", tags=["export"], dependencies=reads, openapi_extra=optional_token, responses={
+    @app.get("/export", tags=["export"], dependencies=[*reads, strict(ExportParams)], openapi_extra=optional_token, responses={
         200: {"description": "The whole result set, streamed", "content": {
             "text/csv": {}, "application/x-research-info-systems": {}, "application/x-bibtex": {},
             "application/x-ndjson": {}}}, **_responses(400, 401, 422, 503)})
@@ -253,7 +258,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return StreamingResponse(hub.export_stream(records, params.format), media_type=spec.media_type, headers={
             "Content-Disposition": f'attachment; filename="evidence-hub-export.{spec.suffix}"'})
 
-    @app.get("/gapmap", response_model=GapMap, tags=["search"], dependencies=reads, openapi_extra=optional_token,
+    @app.get("/gapmap", response_model=GapMap, tags=["search"], dependencies=[*reads, strict(GapMapParams)], openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def gapmap(params: Annotated[GapMapParams, Query()], hub: HubDep):
         """The evidence gap map: documents per theme × policy area, for a search (``q``) or the
@@ -268,7 +273,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
             raise HTTPException(400, str(exc)) from None
 
     # -- writes ---------------------------------------------------------------------------------
-    writes = [Depends(require_token)]
+    writes = [Depends(require_token), strict()]
 
     @app.post("/ingest", response_model=Job, status_code=202, tags=["admin"], dependencies=writes,
               responses=_responses(400, 401, 403, 404, 409, 422))
@@ -291,7 +296,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
             raise HTTPException(409, str(exc)) from None
 
     @app.post("/reclassify", response_model=Job, status_code=202, tags=["admin"], dependencies=writes,
-              responses=_responses(401, 403, 409))
+              responses=_responses(401, 403, 409, 422))
     def reclassify(hub: HubDep):
         """Start relabelling every document with the current taxonomy and classifier (no fetching)."""
         try:
@@ -299,7 +304,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except Busy as exc:
             raise HTTPException(409, str(exc)) from None
 
-    @app.get("/jobs/{job_id}", response_model=Job, tags=["admin"], dependencies=reads, openapi_extra=optional_token,
+    @app.get("/jobs/{job_id}", response_model=Job, tags=["admin"], dependencies=[*reads, strict()], openapi_extra=optional_token,
              responses=_responses(401, 404, 422))
     def job(job_id: Annotated[str, PathParam(max_length=64)], request: Request):
         """A write job's state and, when it is done, its result or error."""
@@ -329,13 +334,14 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
             return validation_error(exc, ("body", "params"))
         return hub.saved.add(body)
 
-    @app.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"], dependencies=reads,
-             openapi_extra=optional_token, responses=_responses(401))
+    @app.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"],
+             dependencies=[*reads, strict()],
+             openapi_extra=optional_token, responses=_responses(401, 422))
     def saved_searches(hub: HubDep):
         """Every saved search."""
         return hub.saved.all()
 
-    @app.get("/saved-searches/{saved_id}/feed", tags=["saved searches"], dependencies=reads,
+    @app.get("/saved-searches/{saved_id}/feed", tags=["saved searches"], dependencies=[*reads, strict()],
              openapi_extra=optional_token, responses={
                  200: {"description": "Atom feed", "content": {"application/atom+xml": {}}},
                  **_responses(400, 401, 404, 422, 503)})

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from index.backend import SearchIndex
-from index.query import FacetValue, LabelRef, SearchFilters, SearchHit, facet_values
+from index.query import CASELESS_FIELDS, FacetValue, LabelRef, SearchFilters, SearchHit, facet_values
 
 MAX_AGE_S = 60.0
 
@@ -119,7 +119,8 @@ class Catalogue:
         members = [e for e in self.entries() if matches(e, filters)]
         counts = {name: Counter(v for e in members for v in _values(e, name)) for name in facets}
         return BrowsePage(total=len(members), hits=[e.hit for e in members[offset:offset + limit]],
-                          facets={name: facet_values(counts[name], facet_size) for name in facets})
+                          facets={name: facet_values(counts[name], facet_size, fold_case=name in CASELESS_FIELDS)
+                                  for name in facets})
 
     def gap_map(self, filters: SearchFilters) -> dict[tuple[str, str], int]:
         """Documents per (theme id, policy area id) among those passing ``filters``."""

@@ -73,20 +73,32 @@ def _csv_line(values: list) -> str:
     return buffer.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV text cell that a spreadsheet will not run as a formula: a value beginning with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` (OWASP, "CSV Injection"), which
+    spreadsheets show as text and hide. ``'=HYPERLINK(...)`` is what a title ``=HYPERLINK(...)``
+    becomes; other values are unchanged."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _labels_text(labels: list[ExportLabel]) -> str:
     return "; ".join(f"{l.id} {l.label}" for l in labels)
 
 
 def csv_record(record: ExportRecord) -> str:
-    """One CSV row (RFC 4180, CRLF), columns :data:`CSV_COLUMNS`; lists joined by ``; ``."""
+    """One CSV row (RFC 4180, CRLF), columns :data:`CSV_COLUMNS`; lists joined by ``; ``; text
+    cells made :func:`spreadsheet_safe`."""
     day = record.published_date
-    return _csv_line([
+    return _csv_line([value if not isinstance(value, str) else spreadsheet_safe(value) for value in (
         record.id, record.title or "", "; ".join(record.authors), record.publisher or "",
         day.isoformat() if day else "", day.year if day else "", record.doc_type or "", record.language or "",
         record.page_count if record.page_count is not None else "", record.word_count, record.url,
         record.source or "", _labels_text(record.themes), _labels_text(record.policy_areas),
         _labels_text(record.evidence_types), "" if record.score is None else record.score,
-    ])
+    )])
 
 
 # -- RIS ----------------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ from the query model: the text is ``q`` (the usual name in a URL), and the API c
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 
 from index.query import SearchFilters, SearchQuery
@@ -30,7 +33,7 @@ _QUERY_FIELDS = tuple(name for name in SearchQuery.model_fields if name not in (
 if set(FILTER_FIELDS) & set(_QUERY_FIELDS) or "q" in FILTER_FIELDS + _QUERY_FIELDS:  # pragma: no cover
     raise RuntimeError("a filter and a query option share a name; the flat query string cannot hold both")
 
-_LIST_FIELDS = {name for name, info in SearchQuery.model_fields.items()
+LIST_FIELDS = {name for name, info in SearchQuery.model_fields.items()
                 if getattr(info.annotation, "__origin__", None) is list}
 
 _DESCRIPTIONS = {
@@ -76,11 +79,20 @@ class _FlatParams(BaseModel):
     def _split_lists(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            for name in _LIST_FIELDS & set(data):
+            for name in LIST_FIELDS & set(data):
                 value = data[name]
                 items = value if isinstance(value, list) else [value]
                 data[name] = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
         return data
+
+    @model_validator(mode="after")
+    def _filters_valid(self) -> "_FlatParams":
+        """The filters' own rules (e.g. ``year_from`` not after ``year_to``) as a 422 of the query string."""
+        try:
+            self.filters()
+        except ValidationError as exc:
+            raise ValueError("; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())) from None
+        return self
 
     def filters(self) -> SearchFilters:
         """The filters given (SearchFilters validates them)."""
@@ -129,3 +141,26 @@ SimilarParams = create_model(
     "SimilarParams", __base__=_FlatParams, __doc__="The query string of GET /documents/{id}/similar.",
     limit=(int, Field(10, ge=1, le=MAX_SIMILAR, description=f"Results (at most {MAX_SIMILAR})")),
     **{name: _field(name, SearchFilters.model_fields[name]) for name in FILTER_FIELDS})
+
+
+def strict_query_string(allowed: "Iterable[str] | type[BaseModel]", repeatable: Iterable[str] = ()):
+    """A FastAPI dependency that refuses, as a 422 naming the parameter, a query-string parameter
+    the endpoint does not take (``allowed``: names, or a parameter model whose fields they are) and
+    a parameter given more than once unless it is ``repeatable`` (a list such as ``facets``):
+    FastAPI would otherwise ignore the first and keep the last value of ``?mode=bm25&mode=semantic``
+    silently. Raises ``fastapi.exceptions.RequestValidationError``."""
+    names = set(allowed.model_fields) if isinstance(allowed, type) else set(allowed)
+    lists = set(repeatable)
+
+    def check(request: Request) -> None:
+        seen: dict[str, int] = {}
+        for key, _ in request.query_params.multi_items():
+            seen[key] = seen.get(key, 0) + 1
+        errors = [{"loc": ("query", key), "msg": "Extra inputs are not permitted", "type": "extra_forbidden",
+                   "input": key} for key in seen if key not in names]
+        errors += [{"loc": ("query", key), "msg": f"given {count} times: give it once", "type": "value_error",
+                    "input": key} for key, count in seen.items() if key in names and count > 1 and key not in lists]
+        if errors:
+            raise RequestValidationError(errors)
+
+    return check

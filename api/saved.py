@@ -9,6 +9,7 @@ document once (entries are keyed by document id; ``updated`` is when it was inde
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -16,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from core.models import utcnow
+from core.models import one_line, utcnow
 
 FEED_SIZE = 50
 SCHEMA = """CREATE TABLE IF NOT EXISTS saved_searches (
@@ -34,6 +35,15 @@ class SavedSearchIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     params: dict[str, str | int] = Field(default_factory=dict, max_length=30,
                                          description='e.g. {"q": "pooled budget", "mode": "bm25", "policy_area": "P2"}')
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        if one_line(value) != value.strip():
+            raise ValueError("the name holds control characters, tabs or line breaks: give it as one line of text")
+        if not value.strip():
+            raise ValueError("the name is blank")
+        return value.strip()
 
 
 class SavedSearch(SavedSearchIn):
@@ -89,11 +99,23 @@ class SavedSearches:
             return self._db.execute("DELETE FROM saved_searches WHERE id=?", (saved_id,)).rowcount > 0
 
 
+# characters XML 1.0 cannot hold (https://www.w3.org/TR/xml/#charsets); lxml refuses them
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str | None) -> str | None:
+    """``text`` without the characters XML 1.0 cannot hold (NUL and other C0 controls but tab and
+    line breaks, lone surrogates, U+FFFE/U+FFFF), so that a feed of any stored title is well formed."""
+    return None if text is None else _NOT_XML.sub("", text)
+
+
 def atom_feed(saved: SavedSearch, documents: list, base_url: str) -> bytes:
-    """The Atom feed of ``saved`` over ``documents`` (IndexedDocument, newest indexed first)."""
+    """The Atom feed of ``saved`` over ``documents`` (IndexedDocument, newest indexed first).
+    Text fields pass through :func:`xml_safe` (documents indexed before titles were cleaned may
+    hold control characters)."""
     feed = FeedGenerator()
     feed.id(f"{base_url}/saved-searches/{saved.id}")
-    feed.title(f"Evidence Hub: {saved.name}")
+    feed.title(xml_safe(f"Evidence Hub: {saved.name}"))
     feed.link(href=f"{base_url}/saved-searches/{saved.id}/feed", rel="self")
     feed.link(href=f"{base_url}/?{_query_string(saved.params)}", rel="alternate")
     feed.subtitle("Documents matching a saved search, most recently indexed first")
@@ -101,7 +123,7 @@ def atom_feed(saved: SavedSearch, documents: list, base_url: str) -> bytes:
     for doc in reversed(documents):  # feedgen puts the last added entry first
         entry = feed.add_entry()
         entry.id(f"{base_url}/doc/{doc.id}")
-        entry.title(doc.title or doc.url)
+        entry.title(xml_safe(doc.title or doc.url))
         entry.link(href=doc.url, rel="alternate")
         entry.link(href=f"{base_url}/doc/{doc.id}", rel="related")
         entry.updated(doc.indexed_at)
@@ -109,9 +131,9 @@ def atom_feed(saved: SavedSearch, documents: list, base_url: str) -> bytes:
             entry.published(datetime(doc.published_date.year, doc.published_date.month, doc.published_date.day,
                                      tzinfo=doc.indexed_at.tzinfo))
         for author in doc.authors or ([doc.publisher] if doc.publisher else []):
-            entry.author({"name": author})
+            entry.author({"name": xml_safe(author) or "unknown"})
         labels = [l.label for l in doc.policy_areas + doc.themes]
-        entry.summary(" · ".join(x for x in (doc.publisher, ", ".join(labels)) if x) or None)
+        entry.summary(xml_safe(" · ".join(x for x in (doc.publisher, ", ".join(labels)) if x)) or None)
     return feed.atom_str(pretty=True)
 
 

@@ -102,6 +102,17 @@ def _year_chart(values: list, state: PageState) -> dict | None:
     return {"bars": bars, "width": max(240, 36 + len(years) * (bar + 4)), "height": height}
 
 
+def form_field(loc: tuple | list) -> str:
+    """A validation error's location as the search form names it: the query model's ``text`` is
+    ``q``, a filter is its own name (``filters.year_from`` -> ``year_from``); ``query`` when empty."""
+    parts = [str(p) for p in loc]
+    if parts[:1] == ["text"]:
+        parts[0] = "q"
+    elif parts[:1] == ["filters"]:
+        parts = parts[1:]
+    return ".".join(parts) or "query"
+
+
 def register_web(app: FastAPI) -> None:
     """Add the web routes (left out of the OpenAPI spec) to ``app``."""
 
@@ -116,19 +127,20 @@ def register_web(app: FastAPI) -> None:
         error = None
         hits, total, facets, next_url, gap = [], 0, {}, None, None
         try:
-            offset = int(raw.get("offset") or 0)
-            if offset < 0 or offset > 100_000:
-                raise ValueError("offset must be between 0 and 100000")
+            offset_text = (raw.get("offset") or "0").strip()
+            if not (offset_text.isascii() and offset_text.isdigit()) or int(offset_text) > 100_000:
+                raise ValueError("offset must be a whole number from 0 to 100000")
+            offset = int(offset_text)
             params = GapMapParams(**{k: v for k, v in state.values.items() if k in GapMapParams.model_fields})
             filters = params.filters()
             if params.q:
                 search = SearchParams(**{k: v for k, v in state.values.items() if k in SearchParams.model_fields},
                                       limit=PAGE_SIZE, facets=list(FACETS), facet_size=200,
-                                      cursor=raw.get("cursor") or None)
+                                      cursor=raw.get("cursor") or None, offset=offset)
                 response = hub.search(search.to_query())
                 hits, total, facets = response.hits, response.total, response.facets
                 if response.next_cursor:
-                    next_url = state.url(cursor=response.next_cursor)
+                    next_url = state.url(cursor=response.next_cursor, offset=None)
                 gap = hub.gap_map(search.to_query(facets=[], cursor=None), filters)
             else:
                 browse = hub.catalogue.browse(filters, list(FACETS), PAGE_SIZE, offset, facet_size=200)
@@ -137,8 +149,8 @@ def register_web(app: FastAPI) -> None:
                     next_url = state.url(offset=offset + PAGE_SIZE)
                 gap = hub.gap_map(None, filters)
         except ValidationError as exc:
-            error = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'query'}: "
-                              f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()[:5])
+            error = "; ".join(f"{form_field(e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+                              for e in exc.errors()[:5])
         except ValueError as exc:
             error = str(exc)
         name = _label_namer(hub)
@@ -177,7 +189,7 @@ def register_web(app: FastAPI) -> None:
         }
         return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=422 if error else 200)
 
-    @app.get("/doc/{doc_id}", response_class=HTMLResponse, include_in_schema=False,
+    @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False,
              dependencies=[Depends(read_access)])
     def document_page(request: Request, doc_id: str):
         """One document: metadata with provenance, labels with evidence, links, text, similar documents."""

@@ -6,10 +6,11 @@ Every stage takes and returns these; none of them does I/O.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from datetime import date, datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 DocType = Literal[
     "report", "evaluation", "guidance", "inspection", "policy_paper", "briefing",
@@ -30,6 +31,18 @@ def document_id(canonical_url: str) -> str:
 def content_hash(data: bytes) -> str:
     """SHA-256 hex digest of raw document bytes (the content hash used for change detection)."""
     return hashlib.sha256(data).hexdigest()
+
+
+def one_line(value: str | None) -> str | None:
+    """A metadata field (title, author, publisher) as one line of text: control characters
+    (Unicode category Cc: NUL, escape sequences, DEL, C1 codes) dropped, line breaks, tabs and runs
+    of spaces made one space, trimmed; None when nothing is left. Format characters (Cf: right-to-left
+    marks, zero-width joiners) stay, as scripts need them. ``"A\x1b[31m\tB\n"`` -> ``"A[31m B"``."""
+    if value is None:
+        return None
+    kept = "".join(" " if ch in "\t\n\r\x0b\x0c\x85" else ch for ch in value
+                   if ch in "\t\n\r\x0b\x0c\x85" or unicodedata.category(ch) != "Cc")
+    return " ".join(kept.split()) or None
 
 
 class DiscoveredURL(BaseModel):
@@ -91,6 +104,16 @@ class ExtractedDocument(BaseModel):
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
     quality: Quality = Quality()
     report_url: str | None = None  # a landing page's link to the report (PDF) it introduces
+
+    @field_validator("title", "publisher")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return one_line(value)
+
+    @field_validator("authors")
+    @classmethod
+    def _one_line_each(cls, value: list[str]) -> list[str]:
+        return [name for name in (one_line(v) for v in value) if name]
 
     @property
     def text(self) -> str:

@@ -31,7 +31,7 @@ from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
+    CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause, fuse, highlight,
     is_constrained,
     matching_documents, paginate, prefix_range, prefix_terms, query_terms, retrieval_depth, scoring_fts5_query,
@@ -459,7 +459,8 @@ class EmbeddedIndex:
             if query.sort == "date" and query.mode != "bm25":
                 ranked = sort_by_date(ranked, snap.dates([d for d, _ in ranked]))
             window, next_cursor = paginate(query, ranked, position, last_id)
-            facets = {name: facet_values(snap.facet_counts(name, members), query.facet_size) for name in query.facets}
+            facets = {name: facet_values(snap.facet_counts(name, members), query.facet_size, fold_case=name in CASELESS_FIELDS)
+                      for name in query.facets}
             snippets = self._snippets(query.text, [bm25[d][1] for d, _ in window if d in bm25])
             terms = query_terms(query.text)
             hits = []
@@ -651,7 +652,7 @@ class _Snapshot:
                 part = np.zeros(len(self.names), bool)
                 part[self.labels[kind].get(value, np.zeros(0, np.int64))] = True
                 narrow(part)
-        for field in ("publisher", "source", "doc_type", "language"):
+        for field in CASELESS_FIELDS:
             value = getattr(filters, field)
             if value:
                 codes, values = self.columns[field]

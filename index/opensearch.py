@@ -53,7 +53,7 @@ from core.models import Chunk, IndexedDocument
 from config.settings import HybridSettings
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
+    CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fuse, highlight, is_constrained,
     matching_documents, merge_by_score, paginate, parse_query, prefix_terms, query_terms, retrieval_depth,
     scoring_terms,
@@ -393,7 +393,7 @@ def filter_clauses(filters: SearchFilters) -> list[dict]:
         clauses.append({"term": {"policy_areas": filters.policy_area}})
     if filters.evidence_type:
         clauses.append({"term": {"evidence_types": filters.evidence_type}})
-    for name in ("publisher", "source", "doc_type", "language"):
+    for name in CASELESS_FIELDS:
         value = getattr(filters, name)
         if value:
             clauses.append({"term": {name: {"value": value, "case_insensitive": True}}})
@@ -1085,7 +1085,8 @@ class OpenSearchIndex:
         if query.sort == "date" and query.mode != "bm25":
             ranked = sort_by_date(ranked, self._dates([d for d, _ in ranked]))
         window, next_cursor = paginate(query, ranked, position, last_id)
-        facets = {name: facet_values(facet_counts.get(name, {}), query.facet_size) for name in query.facets}
+        facets = {name: facet_values(facet_counts.get(name, {}), query.facet_size, fold_case=name in CASELESS_FIELDS)
+                  for name in query.facets}
         docs = self._get_many([d for d, _ in window])
         snippets = self._snippets(query, matched, [d for d, _ in window if d in bm25_ids])
         chunk_of = {d: (chunk_id, ordinal) for d, _, chunk_id, ordinal in semantic}

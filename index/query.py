@@ -57,7 +57,9 @@ class SearchFilters(BaseModel):
     """Filters; every given field must match (AND). Label filters (``theme``, ``policy_area``,
     ``evidence_type``) take label ids (``T3``, ``P1``, ``E2``) and match exactly; ``publisher``,
     ``source`` (the source name), ``doc_type`` and ``language`` match case-insensitively; the year
-    range is inclusive and leaves out documents without a date. An unknown field is an error."""
+    range is inclusive and leaves out documents without a date. A blank value is no filter (a
+    form's empty field); an unknown field, or ``year_from`` after ``year_to``, is an error
+    (pydantic.ValidationError)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +72,18 @@ class SearchFilters(BaseModel):
     language: str | None = None
     year_from: int | None = Field(None, ge=1000, le=3000)
     year_to: int | None = Field(None, ge=1000, le=3000)
+
+    @field_validator("theme", "policy_area", "evidence_type", "publisher", "source", "doc_type", "language")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> "SearchFilters":
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError(f"year_from {self.year_from} is after year_to {self.year_to}: no document can match; "
+                             "swap them")
+        return self
 
 
 MAX_QUERY_CHARS = 1000
@@ -216,7 +230,7 @@ def decode_cursor(query: SearchQuery) -> tuple[int, str | None]:
         padded = query.cursor + "=" * (-len(query.cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode())
         version, fingerprint, position, last_id = data["v"], data["q"], data["p"], data["id"]
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error, RecursionError):  # nested JSON: RecursionError
         raise ValueError("the cursor is malformed: pass the next_cursor of a previous response unchanged") from None
     if version != _CURSOR_VERSION or not isinstance(position, int) or position < 0 or not isinstance(last_id, str):
         raise ValueError("the cursor is malformed: pass the next_cursor of a previous response unchanged")
@@ -270,8 +284,30 @@ def sort_by_date(ranked: list[tuple[str, float]], dates: dict[str, date | None])
     return sorted(ranked, key=key)
 
 
-def facet_values(counts: dict[str, int], size: int) -> list[FacetValue]:
-    """The ``size`` most frequent values of one facet: count descending, then value ascending."""
+CASELESS_FIELDS = ("publisher", "source", "doc_type", "language")
+"""Filter and facet fields matched ignoring case (label ids and years match exactly)."""
+
+
+def merge_case_variants(counts: dict[str, int]) -> dict[str, int]:
+    """Facet counts with values that differ only in case (``str.casefold``) summed under one
+    spelling, the most frequent one (ties: the first in code-point order), as a filter on any
+    of them matches them all: ``{"NHS": 1, "nhs": 3, "Ofsted": 2}`` -> ``{"nhs": 4, "Ofsted": 2}``."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for value, count in counts.items():
+        groups.setdefault(str(value).casefold(), []).append((str(value), int(count)))
+    merged = {}
+    for variants in groups.values():
+        spelling = min(variants, key=lambda vc: (-vc[1], vc[0]))[0]
+        merged[spelling] = sum(c for _, c in variants)
+    return merged
+
+
+def facet_values(counts: dict[str, int], size: int, *, fold_case: bool = False) -> list[FacetValue]:
+    """The ``size`` most frequent values of one facet: count descending, then value ascending.
+    ``fold_case`` (the facets of :data:`CASELESS_FIELDS`) first merges values that differ only in
+    case (:func:`merge_case_variants`), so each count is what a filter on that value finds."""
+    if fold_case:
+        counts = merge_case_variants(counts)
     ordered = sorted(((str(v), int(c)) for v, c in counts.items() if c > 0), key=lambda vc: (-vc[1], vc[0]))
     return [FacetValue(value=v, count=c) for v, c in ordered[:size]]
 

@@ -228,6 +228,66 @@ def test_cursor_of_another_query_is_a_400(client):
     assert garbage.status_code == 400 and "malformed" in garbage.json()["detail"]
 
 
+def test_deeply_nested_cursor_is_a_400_not_a_500(client):
+    import base64
+
+    nested = base64.urlsafe_b64encode(b"[" * 1400 + b"]" * 1400).decode().rstrip("=")  # RecursionError in json
+    for mode in ("bm25", "hybrid"):
+        response = client.get("/search", params={"q": "partnership", "mode": mode, "cursor": nested})
+        assert response.status_code == 400 and "malformed" in response.json()["detail"]
+    page = client.get("/", params={"q": "partnership", "mode": "bm25", "cursor": nested})
+    assert page.status_code == 422 and "malformed" in page.text
+
+
+@pytest.mark.parametrize("path, params, loc", [
+    ("/search", [("q", "a"), ("q", "b")], ["query", "q"]),                     # the last used to win silently
+    ("/search", [("q", "x"), ("mode", "bm25"), ("mode", "semantic")], ["query", "mode"]),
+    ("/export", [("theme", "T1"), ("theme", "T2")], ["query", "theme"]),
+    ("/gapmap", [("year_from", "2020"), ("year_from", "2021")], ["query", "year_from"]),
+    ("/taxonomy", [("bogus", "1")], ["query", "bogus"]),                      # unknown: 200 before
+    ("/sources", [("bogus", "1")], ["query", "bogus"]),
+    ("/health", [("bogus", "1")], ["query", "bogus"]),
+    ("/saved-searches", [("bogus", "1")], ["query", "bogus"]),
+    ("/jobs/abc", [("bogus", "1")], ["query", "bogus"]),
+])
+def test_unknown_or_repeated_parameters_are_422_on_every_endpoint(client, path, params, loc):
+    response = client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == loc
+
+
+def test_document_endpoints_refuse_unknown_parameters(client):
+    doc_id = _id_of(client, POSTS[0].title)
+    assert client.get(f"/documents/{doc_id}", params={"bogus": 1}).status_code == 422
+    assert client.get(f"/documents/{doc_id}", params={"text": "false"}).status_code == 200
+    assert client.get(f"/documents/{doc_id}/similar", params={"limit": 2, "bogus": 1}).status_code == 422
+
+
+def test_repeated_facets_and_filters_given_once_still_work(client):
+    body = client.get("/search", params=[("q", "partnership"), ("mode", "bm25"), ("facets", "theme"),
+                                         ("facets", "year")]).json()
+    assert set(body["facets"]) == {"theme", "year"}
+
+
+@pytest.mark.parametrize("path", ["/search", "/export", "/gapmap"])
+def test_reversed_year_range_is_a_422_naming_both_years(client, path):
+    response = client.get(path, params={"q": "partnership", "year_from": 2025, "year_to": 2023})
+    assert response.status_code == 422
+    assert "year_from 2025 is after year_to 2023" in response.json()["detail"]
+
+
+def test_reversed_year_range_on_similar_is_a_422(client):
+    doc_id = _id_of(client, POSTS[0].title)
+    response = client.get(f"/documents/{doc_id}/similar", params={"year_from": 2025, "year_to": 2023})
+    assert response.status_code == 422 and "after year_to" in response.json()["detail"]
+
+
+def test_blank_filter_is_no_filter(client):
+    plain = _search(client, q="partnership", mode="bm25")
+    for blank in ("", " "):
+        assert _search(client, q="partnership", mode="bm25", theme=blank, publisher=blank)["total"] == plain["total"]
+
+
 @pytest.mark.parametrize("params, loc", [
     ({"q": "x", "limit": 101}, ["query", "limit"]),
     ({"q": "x", "limit": 0}, ["query", "limit"]),
@@ -347,6 +407,66 @@ def test_export_without_query_is_the_filtered_index(client):
     dates = [r["published_date"] for r in everything if r["published_date"]]
     assert dates == sorted(dates, reverse=True)
     assert len(list(csv.DictReader(io.StringIO(_export(client, format="csv", max_results=3).text)))) == 3
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_as_text():
+    from api.export import ExportRecord, csv_record, spreadsheet_safe
+
+    for formula in ('=HYPERLINK("http://evil.example","x")', "+Sum(1,2)", "-2+3", "@cmd", "\tx", "\rx"):
+        assert spreadsheet_safe(formula) == "'" + formula
+    assert spreadsheet_safe("Pooled budgets - a review") == "Pooled budgets - a review"
+    record = ExportRecord(id="d1", title="=cmd|' /C calc'!A0", authors=["@Smith"], publisher="+Gov", url="http://x.test/a",
+                          word_count=3, score=-0.5)
+    row = next(csv.reader(io.StringIO(csv_record(record))))
+    assert row[1] == "'=cmd|' /C calc'!A0" and row[2] == "'@Smith" and row[3] == "'+Gov"
+    assert row[-1] == "-0.5"  # numbers stay numbers
+
+
+def test_feed_of_a_title_with_control_characters_is_well_formed_xml():
+    from datetime import datetime, timezone
+
+    from api.saved import SavedSearch, atom_feed
+    from core.models import IndexedDocument
+
+    doc = IndexedDocument(id="d1", url="http://x.test/a", source="s", content_hash="h",
+                          title="Control \x01\x02 \x1b[31m\x7f title", publisher="Pub\x00lisher",
+                          authors=["A\x0bB"])  # as an index written before titles were cleaned may hold
+    saved = SavedSearch(id="abc", name="plain", params={}, created_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                        feed="/saved-searches/abc/feed")
+    parsed = feedparser.parse(atom_feed(saved, [doc], "http://hub.test"))
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.entries[0].title == "Control  [31m\x7f title"
+
+
+def test_saved_search_name_must_be_one_line_of_text():
+    from pydantic import ValidationError
+
+    from api.saved import SavedSearchIn
+
+    for name in ("ctl\x01\x1b[31m", "\x00", "two\nlines", "   "):
+        with pytest.raises(ValidationError):
+            SavedSearchIn(name=name)
+    assert SavedSearchIn(name="  Pooled budgets  ").name == "Pooled budgets"
+
+
+def test_web_page_errors_name_the_form_fields_and_stay_pages(client):
+    refused = client.get("/", params={"q": "NOT x"})
+    assert refused.status_code == 422 and "q: " in refused.text and "text: " not in refused.text
+    for bad in ("abc", "-1", "100001", "²"):
+        page = client.get("/", params={"q": "partnership", "offset": bad})
+        assert page.status_code == 422 and "offset must be a whole number from 0 to 100000" in page.text
+        assert "invalid literal" not in page.text
+    missing = client.get("/doc/%3Cscript%3Ez%3C%2Fscript%3E")  # an id holding a slash: the HTML page, not JSON
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "<script>z" not in missing.text
+
+
+def test_web_page_offset_pages_a_search(client):
+    ids = [h["id"] for h in _search(client, q="partnership", mode="bm25", limit=100)["hits"]]
+    first = client.get("/", params={"q": "partnership", "mode": "bm25"}).text
+    later = client.get("/", params={"q": "partnership", "mode": "bm25", "offset": 5}).text
+    assert f"/doc/{ids[0]}" in first and f"/doc/{ids[5]}" in later
+    assert f'/doc/{ids[0]}"' not in later
 
 
 def test_export_rejects_an_unknown_format(client):

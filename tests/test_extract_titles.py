@@ -179,3 +179,13 @@ def test_meta_lookup_order_property_then_name_then_name_in_any_case():
     assert meta.content("description") is None
     assert meta.content("citation_doi") == "10.1/x"
     assert meta.content("missing") is None
+
+
+def test_control_characters_never_reach_a_title_author_or_publisher():
+    # a break-it page: raw control bytes and a terminal escape in <title>; every export and the feed showed them
+    head = ("<title>Control \x01\x02 \x1b[31m\x7f review</title><meta name='author' content='Ann\x00 Smith'>"
+            "<meta name='dc.publisher' content='Harbour\x0bside\tTrust'>")
+    doc = extract_html(_page(head, ARTICLE.format(h1="Something else entirely")))
+    assert doc.title == "Control [31m review"
+    assert all(name.isprintable() for name in doc.authors) and "Ann Smith" in doc.authors
+    assert doc.publisher is None or doc.publisher.isprintable()

@@ -187,3 +187,14 @@ def test_opensearch_hybrid_search_uses_its_fusion_settings(hybrid, expected):
         index.drop_all()
         index.close()
     assert [(h.id, h.score) for h in hits] == [(d, pytest.approx(s, abs=1e-5)) for d, s in expected]
+
+
+def test_caseless_facet_values_merge_under_the_most_frequent_spelling():
+    from index.query import facet_values, merge_case_variants
+
+    assert merge_case_variants({"NHS": 1, "nhs": 3, "Ofsted": 2}) == {"nhs": 4, "Ofsted": 2}
+    assert merge_case_variants({"B": 2, "b": 2}) == {"B": 4}  # a tie: the first in code-point order
+    merged = facet_values({"Alpha": 2, "ALPHA": 1, "Beta": 2}, 10, fold_case=True)
+    assert [(f.value, f.count) for f in merged] == [("Alpha", 3), ("Beta", 2)]
+    exact = facet_values({"T1": 2, "t1": 1}, 10)  # label ids are exact: no merging without fold_case
+    assert [(f.value, f.count) for f in exact] == [("T1", 2), ("t1", 1)]

@@ -392,6 +392,33 @@ def test_small_semantic_and_hybrid_result_sets_and_facets(small, small_embed):
     assert _facets(filtered) == {"evidence_type": [("E1", 3), ("E2", 1)]}
 
 
+CASED = [("c1", "Northmoor Observatory", "feed-a"), ("c2", "Northmoor Observatory", "feed-a"),
+         ("c3", "NORTHMOOR OBSERVATORY", "Feed-A"), ("c4", "Westfield Trust", "feed-b")]
+
+
+@pytest.fixture(scope="module", params=["embedded", "opensearch"])
+def cased(request, embedder, tmp_path_factory):
+    """Four partnership documents whose publisher and source differ in case only (c1-c3)."""
+    items = []
+    for doc_id, publisher, source in CASED:
+        text = f"Partnership working in {doc_id}: councils and charities agree shared outcomes."
+        doc = IndexedDocument(id=doc_id, url=f"http://cased.test/{doc_id}", source=source, content_hash=f"h-{doc_id}",
+                              title=f"Partnership report {doc_id}", text=text, publisher=publisher, language="en")
+        items.append((doc, [Chunk(ordinal=0, text=text, page=1)], embedder.encode([text]),
+                      embedder.encode([doc.title])[0]))
+    yield from _fresh_index(request.param, "cased", embedder, tmp_path_factory, items)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_caseless_facets_merge_spellings_and_count_what_their_filter_finds(cased, small_embed, mode):
+    # a filter on publisher or source ignores case, so its facet must too (it listed 2 + 1 for a filter finding 3)
+    response = _search(cased, small_embed, "partnership working", mode, facets=["publisher", "source"])
+    assert _facets(response) == {"publisher": [("Northmoor Observatory", 3), ("Westfield Trust", 1)],
+                                 "source": [("feed-a", 3), ("feed-b", 1)]}
+    for spelling in ("Northmoor Observatory", "NORTHMOOR OBSERVATORY"):
+        assert _search(cased, small_embed, "partnership working", mode, publisher=spelling).total == 3
+
+
 def test_small_hybrid_honours_not_and_and(small, small_embed):
     """A vector cannot honour NOT or AND: hybrid ranks only the documents the text matches then
     (before, the semantic side brought back s2 and s7, which say "police", for NOT police)."""
