@@ -156,10 +156,21 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
     def strict(allowed=(), lists=LIST_FIELDS):
         """The dependency refusing parameters the endpoint does not take, or repeats (422)."""
         return Depends(strict_query_string(allowed, lists))
+
+    def known_labels(request: Request) -> None:
+        """Refuse (422) a theme, policy area or evidence type id the taxonomy lacks: it would
+        silently find nothing."""
+        problems = request.app.state.hub.ctx.taxonomy.unknown_filter_ids(dict(request.query_params))
+        if problems:
+            raise RequestValidationError([{"loc": ("query", name), "msg": message, "type": "value_error"}
+                                          for name, message in problems.items()])
+
+    labelled = Depends(known_labels)
     # Reads take the token only when EVIDENCE_HUB_API_PROTECT_READS is on: "bearer or nothing".
     optional_token = {"security": [{}]}
 
-    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=[*reads, strict(SearchParams)], openapi_extra=optional_token,
+    @app.get("/search", response_model=SearchResponse, tags=["search"],
+             dependencies=[*reads, strict(SearchParams), labelled], openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def search(params: Annotated[SearchParams, Query()], hub: HubDep):
         """Search the index: ``q`` in ``mode`` bm25, semantic or hybrid, every filter of the query
@@ -188,7 +199,8 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return doc if text else doc.model_copy(update={"text": ""})
 
     @app.get("/documents/{doc_id}/similar", response_model=SearchResponse, tags=["documents"],
-             dependencies=[*reads, strict(SimilarParams)], openapi_extra=optional_token, responses=_responses(400, 401, 404, 422, 503))
+             dependencies=[*reads, strict(SimilarParams), labelled], openapi_extra=optional_token,
+             responses=_responses(400, 401, 404, 422, 503))
     def similar(doc_id: DocId, params: Annotated[SimilarParams, Query()], hub: HubDep):
         """More like this: the documents nearest in meaning to this one, within the filters."""
         try:
@@ -198,13 +210,15 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=[*reads, strict()], openapi_extra=optional_token,
+    @app.get("/taxonomy", response_model=Taxonomy, tags=["taxonomy"], dependencies=[*reads, strict()],
+             openapi_extra=optional_token,
              responses=_responses(401, 422))
     def taxonomy(request: Request):
         """Themes, policy areas and evidence types with ids, labels, descriptions and keywords."""
         return request.app.state.hub.ctx.taxonomy
 
-    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=[*reads, strict()], openapi_extra=optional_token,
+    @app.get("/sources", response_model=list[SourceInfo], tags=["sources"], dependencies=[*reads, strict()],
+             openapi_extra=optional_token,
              responses=_responses(401, 422))
     def sources(request: Request):
         """Every source: the catalogue's (configured) and any other the registry has seen, with URL
@@ -237,7 +251,8 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
                       documents=stats["documents"], chunks=stats["chunks"], embedding_model=settings.embedding.model,
                       writes_enabled=auth.token is not None)
 
-    @app.get("/export", tags=["export"], dependencies=[*reads, strict(ExportParams)], openapi_extra=optional_token, responses={
+    @app.get("/export", tags=["export"], dependencies=[*reads, strict(ExportParams), labelled],
+             openapi_extra=optional_token, responses={
         200: {"description": "The whole result set, streamed", "content": {
             "text/csv": {}, "application/x-research-info-systems": {}, "application/x-bibtex": {},
             "application/x-ndjson": {}}}, **_responses(400, 401, 422, 503)})
@@ -258,7 +273,8 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         return StreamingResponse(hub.export_stream(records, params.format), media_type=spec.media_type, headers={
             "Content-Disposition": f'attachment; filename="evidence-hub-export.{spec.suffix}"'})
 
-    @app.get("/gapmap", response_model=GapMap, tags=["search"], dependencies=[*reads, strict(GapMapParams)], openapi_extra=optional_token,
+    @app.get("/gapmap", response_model=GapMap, tags=["search"],
+             dependencies=[*reads, strict(GapMapParams), labelled], openapi_extra=optional_token,
              responses=_responses(400, 401, 422, 503))
     def gapmap(params: Annotated[GapMapParams, Query()], hub: HubDep):
         """The evidence gap map: documents per theme × policy area, for a search (``q``) or the
@@ -332,6 +348,11 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
             _search_or_filters(ExportParams(**body.params))  # the query too: a feed must not fail later
         except ValidationError as exc:
             return validation_error(exc, ("body", "params"))
+        problems = hub.ctx.taxonomy.unknown_filter_ids(body.params)
+        if problems:
+            return validation_error(RequestValidationError([
+                {"loc": ("body", "params", name), "msg": message, "type": "value_error"}
+                for name, message in problems.items()]))
         return hub.saved.add(body)
 
     @app.get("/saved-searches", response_model=list[SavedSearch], tags=["saved searches"],

@@ -133,6 +133,9 @@ def register_web(app: FastAPI) -> None:
             offset = int(offset_text)
             params = GapMapParams(**{k: v for k, v in state.values.items() if k in GapMapParams.model_fields})
             filters = params.filters()
+            unknown = hub.ctx.taxonomy.unknown_filter_ids(filters.model_dump())
+            if unknown:
+                raise ValueError("; ".join(f"{name}: {message}" for name, message in unknown.items()))
             if params.q:
                 search = SearchParams(**{k: v for k, v in state.values.items() if k in SearchParams.model_fields},
                                       limit=PAGE_SIZE, facets=list(FACETS), facet_size=200,

@@ -40,3 +40,15 @@ def error_messages(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(str(item["msg"]).removeprefix("Value error, ") for item in exc.errors())
     return str(exc)
+
+
+def load_cli_taxonomy(settings):
+    """The taxonomy of ``settings`` (``taxonomy_file``); a configuration error is printed and
+    exits with status 2."""
+    from config import ConfigError, load_taxonomy
+
+    try:
+        return load_taxonomy(settings.taxonomy_file)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
+        raise typer.Exit(2) from None

@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-from cli.common import ConfigOption, console, err, error_messages, load_cli_settings  # noqa: E402
+from cli.common import ConfigOption, console, err, error_messages, load_cli_settings, load_cli_taxonomy  # noqa: E402
 from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
 from cli.ops_cmds import retry_failed, schedule_app, status  # noqa: E402
 
@@ -194,7 +194,7 @@ def search(
     limit: int = typer.Option(10, "--limit", min=1, max=1000),
     sort: str = typer.Option("relevance", "--sort", help="relevance | date (newest first)"),
     facet: list[str] = typer.Option([], "--facet", help="Count values of: theme, policy_area, evidence_type, "
-                                    "publisher, year, doc_type, language, source (repeatable)"),
+                                    "publisher, year, doc_type, language, source (repeatable, or comma-separated)"),
     cursor: Optional[str] = typer.Option(None, "--cursor", help="next_cursor of the previous page (--json)"),
     config: Optional[Path] = ConfigOption,
     json_out: bool = typer.Option(False, "--json", help="One JSON object with a results list"),
@@ -208,8 +208,14 @@ def search(
     settings = _settings(config)
     filters = dict(theme=theme, policy_area=policy_area, evidence_type=evidence_type, source=source,
                    publisher=publisher, doc_type=doc_type, language=language, year_from=year_from, year_to=year_to)
+    unknown = load_cli_taxonomy(settings).unknown_filter_ids(filters)
+    if unknown:
+        for name, message in unknown.items():
+            err.print(f"[red]--{name.replace('_', '-')}:[/red] {escape(message)}")
+        raise typer.Exit(2)
     try:
-        response = _search(settings, query, mode, filters, limit, sort=sort, facets=facet or None, cursor=cursor)
+        facets = [name.strip() for value in facet for name in value.split(",") if name.strip()]  # as the API
+        response = _search(settings, query, mode, filters, limit, sort=sort, facets=facets or None, cursor=cursor)
     except (ValidationError, ValueError) as exc:
         err.print(f"[red]bad query:[/red] {escape(error_messages(exc))}")
         raise typer.Exit(2) from None
@@ -285,6 +291,7 @@ def show(
 
     Exits 1 when the index holds no such document."""
     from core.models import document_id
+    from crawl.urls import canonical_url
     from flows.context import HubContext
 
     settings = _settings(config)
@@ -294,6 +301,15 @@ def show(
     ctx = HubContext(settings)
     try:
         doc = ctx.index.get(target) or ctx.index.get(document_id(target))
+        if doc is None and "://" in target and settings.registry_path.exists():
+            try:  # another URL of it, e.g. the PDF of a landing page it was fused with
+                doc_ids = ctx.registry.documents_at(canonical_url(target))
+            except ValueError:  # not a URL after all (e.g. "http://[bad")
+                doc_ids = []
+            for doc_id in doc_ids:
+                doc = ctx.index.get(doc_id)
+                if doc is not None:
+                    break
     finally:
         ctx.close()
     if doc is None:

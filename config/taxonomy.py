@@ -79,6 +79,19 @@ class Taxonomy(BaseModel):
                 return labels
         raise KeyError(f"unknown label kind {kind!r}; expected themes, policy_areas or evidence_types")
 
+    def unknown_filter_ids(self, filters: dict) -> dict[str, str]:
+        """``{filter name: message}`` for each label filter of ``filters`` (``theme``,
+        ``policy_area``, ``evidence_type``: a mapping such as ``SearchFilters.model_dump()``) whose
+        id is not a label of this taxonomy; empty when every id is known (or none is given)."""
+        problems = {}
+        for name, kind in (("theme", "themes"), ("policy_area", "policy_areas"), ("evidence_type", "evidence_types")):
+            value = str(filters.get(name) or "").strip()  # blank: no filter
+            known = [label.id for label in self.labels_of(kind)]
+            if value and value not in known:
+                problems[name] = (f"{value!r} is not a {name.replace('_', ' ')} id of the taxonomy; known: "
+                                  f"{', '.join(known)} (ids are case-sensitive)")
+        return problems
+
     def label_name(self, label_id: str) -> str:
         """The human label for an id (the id itself when unknown)."""
         for label in (*self.themes, *self.policy_areas, *self.evidence_types):

@@ -167,6 +167,15 @@ class Registry:
         """Point ``url`` at another document id (its page names a canonical URL)."""
         self._write("UPDATE urls SET doc_id=? WHERE url=?", (doc_id, url))
 
+    def documents_at(self, url: str) -> list[str]:
+        """The ids of the documents ``url`` belongs to, most likely first: its own row's document,
+        then the landing pages whose report (PDF) it is (a fused report has no document of its own)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc_id FROM urls WHERE url=? UNION ALL "
+                "SELECT doc_id FROM urls WHERE report_url=? AND state='indexed'", (url, url)).fetchall()
+        return list(dict.fromkeys(row[0] for row in rows))
+
     def get(self, url: str) -> UrlRecord | None:
         """The record for ``url`` or None."""
         with self._lock:

@@ -41,11 +41,21 @@ logger = logging.getLogger(__name__)
 
 
 @task(name="discover", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def discover_task(ctx: HubContext, source: Source) -> tuple[list[DiscoveredURL], list[DiscoveryIssue]]:
-    """URLs of one source and the parts of it that could not be read (retried once: a sitemap
-    or feed may be briefly unavailable)."""
+def discover_task(ctx: HubContext, source: Source) -> tuple[list[DiscoveredURL], list[DiscoveryIssue], str | None]:
+    """``(URLs of one source, the parts of it that could not be read, None)``, or ``([], issues,
+    reason)`` when the source as a whole cannot be read for a reason that will not pass by itself
+    (robots.txt, an address not allowed, a 404, a sitemap that is not XML, a missing folder): the
+    run records the reason without a traceback. A fetch error that may pass (429, 5xx, a dropped
+    connection) raises FetchError, so that Prefect tries the task once more."""
     issues: list[DiscoveryIssue] = []
-    return discover(source, discovery_fetch(ctx, source), issues), issues
+    try:
+        return discover(source, discovery_fetch(ctx, source), issues), issues, None
+    except FetchError as exc:
+        if exc.retryable:
+            raise
+        return [], issues, exc.reason
+    except (DiscoveryError, OSError) as exc:
+        return [], issues, str(exc)
 
 
 class TransientFetchFailure(Exception):
@@ -117,9 +127,10 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
             for source in sources:
                 part = recorder.start(source)
                 try:
-                    items, issues = discover_task(ctx, source)
-                except (DiscoveryError, FetchError, OSError) as exc:
-                    reason = getattr(exc, "reason", None) or str(exc)
+                    items, issues, reason = discover_task(ctx, source)
+                except (DiscoveryError, FetchError, OSError) as exc:  # a transient error, twice
+                    items, issues, reason = [], [], getattr(exc, "reason", None) or str(exc)
+                if reason is not None:
                     failure = Failure(url=source.url or str(source.path or source.name),
                                       stage="discover", reason=f"source {source.name}: {reason}")
                     summary.add_failure(failure)

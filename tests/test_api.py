@@ -282,6 +282,17 @@ def test_reversed_year_range_on_similar_is_a_422(client):
     assert response.status_code == 422 and "after year_to" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("path, name, value", [("/search", "theme", "T999"), ("/export", "policy_area", "p2"),
+                                               ("/gapmap", "evidence_type", "E99")])
+def test_unknown_label_id_is_a_422_listing_the_known_ones(client, path, name, value):
+    response = client.get(path, params={"q": "partnership", name: value})  # it used to find nothing, silently
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["loc"] == ["query", name] and f"{value!r} is not a" in error["msg"]
+    page = client.get("/", params={"q": "partnership", name: value})
+    assert page.status_code == 422 and "is not a" in page.text
+
+
 def test_blank_filter_is_no_filter(client):
     plain = _search(client, q="partnership", mode="bm25")
     for blank in ("", " "):

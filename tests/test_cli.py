@@ -118,3 +118,25 @@ def test_bad_command_line_sources_are_clear_errors(tmp_path):
     assert "Traceback" not in result.stderr
     result = run("ingest", "--directory", str(tmp_path / "missing"), home=tmp_path / "h", check=False)
     assert result.returncode == 1 and "folder not found" in result.stdout
+
+
+def test_a_source_that_cannot_be_read_is_its_reason_without_a_traceback(tmp_path):
+    # fresh-user report: a sitemap on an address not allowed printed Prefect's 25-line traceback first
+    import socket
+
+    with socket.socket() as sock:  # a loopback port: refused by the default fetch.allow_networks
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run("ingest", "--sitemap", f"http://127.0.0.1:{port}/sitemap.xml", home=tmp_path / "h", check=False,
+                 env={"EVIDENCE_HUB_ALLOW_NETWORKS": ""})
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in output
+    assert "non-public address 127.0.0.1" in output and "allow_networks" in output
+
+
+def test_search_refuses_unknown_label_ids_and_reads_comma_separated_facets(hub):
+    home, _, _ = hub
+    unknown = run("search", "partnership", "--mode", "bm25", "--theme", "T99", home=home, check=False)
+    assert unknown.returncode == 2 and "'T99' is not a theme id" in unknown.stderr and "T12" in unknown.stderr
+    out = json.loads(run("search", "partnership", "--mode", "bm25", "--facet", "theme,year", "--json", home=home).stdout)
+    assert set(out["facets"]) == {"theme", "year"} and out["facets"]["year"]

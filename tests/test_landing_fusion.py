@@ -107,8 +107,29 @@ def test_landing_page_and_its_pdf_become_one_document_in_either_order(tmp_path):
                 assert "landing_page_fused" in doc.quality.flags
                 hits = ctx.index.search(SearchQuery(text=PDF_ONLY, mode="bm25")).hits
                 assert [h.id for h in hits] == [doc_id]
+                assert ctx.registry.documents_at(pdf)[-1] == doc_id  # the PDF's own row, then the page's
             finally:
                 ctx.close()
+
+
+def test_show_finds_a_fused_document_by_its_report_url(tmp_path):
+    # fresh-user report: `show <PDF URL>` said "no indexed document" although the document lists that URL
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    routes = _routes()
+    with RoutedSite(routes) as site:
+        page, pdf = site.base_url + "/evaluations/food", site.base_url + "/files/food-evaluation.pdf"
+        summary, ctx = _ingest(tmp_path, [page, pdf], routes)
+        ctx.close()
+    exe = Path(sys.executable).with_name("evidence-hub")
+    shown = subprocess.run([str(exe), "show", pdf, "--json"], capture_output=True, text=True, timeout=300,
+                           env=os.environ | {"EVIDENCE_HUB_HOME": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"})
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == document_id(page)
 
 
 def test_unreachable_report_leaves_the_page_a_flagged_document(tmp_path):
