@@ -134,7 +134,26 @@ def atom_feed(saved: SavedSearch, documents: list, base_url: str) -> bytes:
             entry.author({"name": xml_safe(author) or "unknown"})
         labels = [l.label for l in doc.policy_areas + doc.themes]
         entry.summary(xml_safe(" · ".join(x for x in (doc.publisher, ", ".join(labels)) if x)) or None)
-    return feed.atom_str(pretty=True)
+    return _entry_link_relations(feed.atom_str(pretty=True))
+
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _entry_link_relations(atom: bytes) -> bytes:
+    """``atom`` with each entry's second link marked ``rel="related"``: feedgen 1.0.0 writes entry
+    links without their ``rel`` (its writer reads the attribute back from the new element), so
+    both links of an entry counted as ``alternate`` of one type, which RFC 4287 (4.1.1) forbids."""
+    from lxml import etree
+
+    root = etree.fromstring(atom)
+    for entry in root.iter(f"{_ATOM}entry"):
+        links = entry.findall(f"{_ATOM}link")
+        if links:
+            links[0].set("rel", "alternate")
+        for link in links[1:]:
+            link.set("rel", "related")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _query_string(params: dict) -> str:

@@ -15,9 +15,10 @@ MODES = ("bm25", "semantic", "hybrid")
 
 
 def eval_search(
-    queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (header row), or BEIR queries.jsonl"),
-    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade with a header "
-                                                   "row (BEIR qrels/*.tsv: query-id, corpus-id, score)"),
+    queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (a first row starting query_id, qid "
+                                                       "or id is a header), or BEIR queries.jsonl"),
+    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (a first row "
+                                                   "whose grade is not a number is a header; BEIR qrels/*.tsv)"),
     mode: list[str] = typer.Option([], "--mode", help="bm25 | semantic | hybrid (repeatable; default: all three)"),
     json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "per_query": {...}}}'),
     config: Optional[Path] = ConfigOption,
@@ -28,7 +29,7 @@ def eval_search(
     a ``jsonl`` source, by record id (``_id``, the fragment of their ``file:`` URL). Only queries
     with at least one relevant judgment are run (the others would not be scored)."""
     from flows.context import HubContext
-    from index.evaluation import JudgmentsError, read_qrels, read_queries, run_queries, score_run
+    from index.evaluation import JudgmentsError, read_qrels, read_queries, relevant_retrieved, run_queries, score_run
 
     modes = mode or list(MODES)
     bad = [m for m in modes if m not in MODES]
@@ -52,9 +53,16 @@ def eval_search(
     texts = {qid: text for qid, text in texts.items() if qid in judged}  # others are not scored: not run
     ctx = HubContext(settings)
     try:
-        report = {m: score_run(judgments, run_queries(ctx.index, ctx.embedder, texts, m)) for m in modes}
+        runs = {m: run_queries(ctx.index, ctx.embedder, texts, m) for m in modes}
     finally:
         ctx.close()
+    if texts and not any(relevant_retrieved(judgments, run) for run in runs.values()):
+        err.print(f"[red]no query found any of its relevant documents, in any mode[/red]: are the judged documents "
+                  f"in the index at {settings.index_path if settings.index.backend == 'embedded' else 'OpenSearch'}? "
+                  "Judgments name documents by the file name at the end of their URL or path, or by the record id "
+                  "of a jsonl source; ingest them first")
+        raise typer.Exit(1)
+    report = {m: score_run(judgments, run) for m, run in runs.items()}
     if json_out:
         print(json.dumps(report, indent=2))
         return

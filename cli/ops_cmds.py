@@ -104,10 +104,16 @@ def retry_failed(
 ) -> None:
     """Re-queue failed documents: the next run of their source fetches them again (``--now``: run it now)."""
     from crawl.registry import Registry
+    from flows.ops import all_status
 
     settings = load_cli_settings(config)
     registry = Registry(settings.registry_path)
     try:
+        if source is not None:  # as `status --source`: a misspelt name re-queued nothing, silently
+            known = {s.name for s in all_status(registry, _catalogue(settings))}
+            if source not in known:
+                err.print(f"[red]unknown source: {escape(source)}[/red]; known: {escape(', '.join(sorted(known)))}")
+                raise typer.Exit(2)
         counts = registry.requeue_failed(source)
     finally:
         registry.close()

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -57,19 +58,38 @@ def _text(path: Path) -> str:
         raise JudgmentsError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
 
 
-def _rows(path: Path) -> list[list[str]]:
+QUERY_ID_HEADERS = {"query_id", "query-id", "query id", "qid", "id", "_id", "topic", "topic_id"}
+"""First cells that make the first row of a queries TSV its header (compared case-insensitively)."""
+
+
+def _is_integer(cell: str) -> bool:
+    try:
+        int(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _rows(path: Path, is_header: Callable[[list[str]], bool]) -> list[tuple[int, list[str]]]:
+    """The data rows of a TSV as ``(line number, cells)``: blank rows left out, and the first row
+    too when ``is_header`` says it is a header (a file without one loses no judgment)."""
     try:  # TSV has no quoting: '"a phrase"' is a query
-        rows = [row for row in csv.reader(io.StringIO(_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = [(number, row) for number, row in enumerate(
+                    csv.reader(io.StringIO(_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE), start=1)
                 if row and any(cell.strip() for cell in row)]
     except csv.Error as exc:  # e.g. a field over csv's size limit (131,072 characters)
         raise JudgmentsError(f"{path}: not a readable TSV ({exc})") from None
-    if len(rows) < 2:
-        raise JudgmentsError(f"{path}: expected a header row and at least one data row")
+    if rows and is_header(rows[0][1]):
+        rows = rows[1:]
+    if not rows:
+        raise JudgmentsError(f"{path}: no data rows")
     return rows
 
 
 def read_queries(path: Path) -> dict[str, str]:
-    """Query id -> text from a TSV (``query_id``, ``query``) or a JSON-lines file (``_id``, ``text``).
+    """Query id -> text from a TSV (``query_id``, ``query``; the first row is a header when its
+    first cell is one of :data:`QUERY_ID_HEADERS`, else a query) or a JSON-lines file (``_id``,
+    ``text``).
 
     Raises JudgmentsError on a missing file, a wrong shape, an empty query or query id, or a
     query id given twice (which of the two texts was meant cannot be known)."""
@@ -93,7 +113,7 @@ def read_queries(path: Path) -> dict[str, str]:
                     raise JudgmentsError(f"{path} line {number}: expected {{\"_id\", \"text\"}} ({exc})") from None
                 add(number, query_id, text)
     else:
-        for number, row in enumerate(_rows(path)[1:], start=2):
+        for number, row in _rows(path, lambda first: first[0].strip().casefold() in QUERY_ID_HEADERS):
             if len(row) < 2 or not row[1].strip():
                 raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>query")
             if len(row) > 2 and any(cell.strip() for cell in row[2:]):
@@ -106,14 +126,16 @@ def read_queries(path: Path) -> dict[str, str]:
 
 
 def read_qrels(path: Path) -> list[ir_measures.Qrel]:
-    """Judgments from a TSV with a header: query id, document (a file name or path, or a record
-    id, kept as written: :func:`score_run` matches it to the run's keys), grade.
+    """Judgments from a TSV: query id, document (a file name or path, or a record id, kept as
+    written: :func:`score_run` matches it to the run's keys), grade. The first row is a header
+    when its third cell is not an integer (``query_id  file  grade``; TREC's four-column form is
+    not read), else a judgment.
 
     Raises JudgmentsError on a missing file, fewer than 3 columns, an empty query id or document,
     a grade that is not an integer (or beyond a C int), or a (query, document) pair judged twice."""
     qrels = []
     lines: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(_rows(path)[1:], start=2):
+    for number, row in _rows(path, lambda first: len(first) >= 3 and not _is_integer(first[2])):
         if len(row) < 3 or not row[0].strip() or not row[1].strip():
             raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>document<TAB>grade")
         pair = (row[0].strip(), row[1].strip())
@@ -177,15 +199,29 @@ def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str
     return run
 
 
+def _keyed(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -> list[ir_measures.Qrel]:
+    """The judgments of judged queries (one relevant judgment or more) with each document written
+    as the run's key: the judgment's own text when the run has it (a record id, even one holding
+    "/"), else the file name at the end of its path ("docs/a.pdf" judges the document keyed "a.pdf")."""
+    judged = {q.query_id for q in qrels if q.relevance > 0}
+    found = {r.doc_id for r in run}
+    return [q._replace(doc_id=q.doc_id if q.doc_id in found else document_key(q.doc_id))
+            for q in qrels if q.query_id in judged]
+
+
+def relevant_retrieved(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -> int:
+    """How many (query, relevant document) judgments the run retrieved at any depth, documents
+    matched as :func:`score_run` matches them. 0 over a whole query set usually means the judged
+    documents are not in the index (or are named in a way that matches no document)."""
+    relevant = {(q.query_id, q.doc_id) for q in _keyed(qrels, run) if q.relevance > 0}
+    return len(relevant & {(r.query_id, r.doc_id) for r in run})
+
+
 def score_run(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -> dict:
     """``{"ndcg@10", "recall@100", "queries", "per_query": {id: {"ndcg@10", "recall@100"}}}`` over
     the queries that have at least one relevant judgment."""
     judged = {q.query_id for q in qrels if q.relevance > 0}
-    # a judged document is the run's key written the same way (a record id, even one holding "/"),
-    # else the file name at the end of its path ("docs/a.pdf" judges the document keyed "a.pdf")
-    found = {r.doc_id for r in run}
-    qrels = [q._replace(doc_id=q.doc_id if q.doc_id in found else document_key(q.doc_id))
-             for q in qrels if q.query_id in judged]
+    qrels = _keyed(qrels, run)
     run = [r for r in run if r.query_id in judged]
     per_query: dict[str, dict[str, float]] = {q: {name: 0.0 for name in MEASURES} for q in sorted(judged)}
     names = {measure: name for name, measure in MEASURES.items()}

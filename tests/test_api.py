@@ -447,6 +447,9 @@ def test_feed_of_a_title_with_control_characters_is_well_formed_xml():
     parsed = feedparser.parse(atom_feed(saved, [doc], "http://hub.test"))
     assert not parsed.bozo, parsed.bozo_exception
     assert parsed.entries[0].title == "Control  [31m\x7f title"
+    # one alternate link per entry (RFC 4287 4.1.1): the source; the hub's page is related
+    assert [(l.rel, l.href) for l in parsed.entries[0].links] == [("alternate", "http://x.test/a"),
+                                                                  ("related", "http://hub.test/doc/d1")]
 
 
 def test_saved_search_name_must_be_one_line_of_text():

@@ -156,6 +156,29 @@ def test_eval_search_json_per_mode(hub):
     assert report["semantic"]["recall@100"] == 1.0
 
 
+def test_judgment_files_without_a_header_lose_no_row(tmp_path):
+    # fresh-user report: a header-less file silently lost its first query or judgment
+    (tmp_path / "q.tsv").write_text("q1\tpooled budget\nq2\thospital discharge\n", encoding="utf-8")
+    (tmp_path / "r.tsv").write_text("q1\tdocs/a.pdf\t2\nq2\tb.pdf\t1\n", encoding="utf-8")
+    assert read_queries(tmp_path / "q.tsv") == {"q1": "pooled budget", "q2": "hospital discharge"}
+    assert [(q.query_id, q.doc_id, q.relevance) for q in read_qrels(tmp_path / "r.tsv")] == [
+        ("q1", "docs/a.pdf", 2), ("q2", "b.pdf", 1)]
+    for header in ("query_id\tquery\n", "QID\ttext\n", "_id\tquery\n"):
+        (tmp_path / "h.tsv").write_text(header + "q1\tpooled budget\n", encoding="utf-8")
+        assert read_queries(tmp_path / "h.tsv") == {"q1": "pooled budget"}
+    (tmp_path / "hr.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tdoc1\t1\n", encoding="utf-8")
+    assert len(read_qrels(tmp_path / "hr.tsv")) == 1
+
+
+def test_eval_search_refuses_when_no_judged_document_is_found(hub):
+    # fresh-user report: judgments of documents the index lacks printed nDCG 0.000 and exit 0
+    (hub / "other.tsv").write_text("query_id\tfile\tgrade\nQ1\tdocs/not-indexed.pdf\t2\n"
+                                   "Q2\tnowhere.html\t1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
+                                      str(hub / "other.tsv"), "--mode", "bm25"])
+    assert result.exit_code == 1 and "no query found any of its relevant documents" in result.stderr
+
+
 def test_eval_search_rejects_an_unknown_mode(hub):
     result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
                                       str(hub / "r.tsv"), "--mode", "fuzzy"])
