@@ -303,8 +303,10 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         except ConfigError as exc:
             raise HTTPException(503, f"the source catalogue cannot be read: {exc}") from None
         unknown = [n for n in body.sources if n not in catalogue]
-        if unknown:
-            raise HTTPException(404, f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(catalogue))}")
+        if unknown:  # names cut short: the answer does not echo a 100 KB name back
+            shown = ", ".join(repr(n[:80] + ("…" if len(n) > 80 else "")) for n in unknown[:10])
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise HTTPException(404, f"unknown source(s) {shown}{more}; known: {', '.join(sorted(catalogue))}")
         chosen = [catalogue[n] for n in dict.fromkeys(body.sources)] or [s for s in catalogue.values() if s.enabled]
         try:
             return hub.ingest(chosen)

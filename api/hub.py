@@ -69,11 +69,17 @@ class Hub:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-write")
 
     def close(self) -> None:
-        """Wait for a running write job, then close the index, registry, pools and saved searches."""
+        """Wait for a running write job, then close the index, registry, pools and saved searches,
+        and stop the temporary Prefect server an ingest job started (none runs when
+        ``PREFECT_API_URL`` names a server). Prefect stops it at interpreter exit, but uvicorn ends
+        on SIGTERM by re-raising the signal, which skips exit handlers and left it running."""
         self._writer.shutdown(wait=True, cancel_futures=True)
         if "saved" in self.__dict__:
             self.saved.close()
         self.ctx.close()
+        from prefect.server.api.server import SubprocessASGIServer
+
+        SubprocessASGIServer().stop()  # the instance ingest runs used, or a new idle one: stop() is then a no-op
 
     @cached_property
     def saved(self) -> SavedSearches:

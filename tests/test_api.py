@@ -608,6 +608,8 @@ def test_ingest_delete_and_refill_through_the_api(writable, doc_count):
     assert refused.status_code == 422 and "unknown field 'author'" in refused.text
     assert all(s["name"] != "x" for s in http.get("/saved-searches").json())
     assert http.post("/ingest", json={"sources": ["nope"]}).status_code == 404
+    huge = http.post("/ingest", json={"sources": ["x" * 100_000]})  # an unknown name is not echoed in full
+    assert huge.status_code == 404 and len(huge.text) < 1000 and "two-pages" in huge.json()["detail"]
     assert http.post("/ingest", json={"sources": ["two-pages"], "colour": 1}).status_code == 422
     job = http.post("/ingest", json={"sources": ["two-pages"]})
     assert job.status_code == 202 and job.json()["kind"] == "ingest"
@@ -651,6 +653,68 @@ def test_reclassify_job_relabels_every_document(writable, doc_count):
 
 
 # -- the command --------------------------------------------------------------------------------
+
+def _processes_with_env(marker: str) -> list[int]:
+    """PIDs of live processes whose environment holds ``marker`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone, or not ours
+                pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc to find child processes")
+def test_serve_stopped_with_sigterm_leaves_no_prefect_server_behind(home, tmp_path):
+    # break-it report: after an ingest job, SIGTERM to `evidence-hub serve` left Prefect's temporary
+    # server running (uvicorn re-raises the signal, which skips Prefect's exit handler)
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    (site_root / NEW_PAGES[0][0]).write_text(_page(NEW_PAGES[0][1]), encoding="utf-8")
+    marker = f"EVIDENCE_HUB_TEST_MARKER={tmp_path.name}"
+    with StaticSite(site_root) as site:
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(json.dumps({"sources": [{"name": "one-page", "kind": "urls",
+                                                         "urls": [f"{site.base_url}/{NEW_PAGES[0][0]}"]}]}))
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EVIDENCE_HUB_", "PREFECT_API_URL"))} | {
+            "EVIDENCE_HUB_HOME": str(copy), "EVIDENCE_HUB_SOURCES_FILE": str(sources_file),
+            "EVIDENCE_HUB_ALLOW_NETWORKS": "127.0.0.1/32", "EVIDENCE_HUB_API_TOKEN": TOKEN,
+            "PREFECT_HOME": str(tmp_path / "prefect"), "EVIDENCE_HUB_TEST_MARKER": tmp_path.name}
+        exe = Path(sys.executable).with_name("evidence-hub")
+        process = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                              headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+                for _ in range(1200):
+                    try:
+                        http.get("/health")
+                        break
+                    except httpx.TransportError:
+                        assert process.poll() is None, process.stdout.read()
+                        time.sleep(0.1)
+                job = http.post("/ingest", json={"sources": ["one-page"]})
+                assert job.status_code == 202, job.text
+                assert wait_for_job(http, job.json()["id"])["state"] == "completed"
+            assert len(_processes_with_env(marker)) >= 2  # the server and Prefect's temporary server
+        finally:
+            process.terminate()
+            process.communicate(timeout=60)
+    for _ in range(100):  # Prefect's server gets up to 5 s to stop
+        if not _processes_with_env(marker):
+            break
+        time.sleep(0.1)
+    assert _processes_with_env(marker) == []
+
 
 def test_evidence_hub_serve_starts_the_api_and_the_web_page(home, doc_count):
     sock = socket.socket()
