@@ -143,7 +143,9 @@ def ris_record(record: ExportRecord) -> str:
 # -- BibTeX -------------------------------------------------------------------------------------
 
 _BIB_REPORTS = {"report", "evaluation", "inspection", "policy_paper", "briefing", "guidance"}
-_LATEX = LatexEncodingMiddleware(allow_inplace_modification=True)
+# titles are text, never maths or links: "$" is escaped (keep_math would leave "$x$" to LaTeX's maths
+# mode) and a URL in a title stays text (enclose_urls wrapped it in \url{...}, swallowing what followed)
+_LATEX = LatexEncodingMiddleware(keep_math=False, enclose_urls=False, allow_inplace_modification=True)
 
 
 def bibtex_key(record: ExportRecord) -> str:

@@ -433,6 +433,19 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_as_text():
     assert row[-1] == "-0.5"  # numbers stay numbers
 
 
+def test_bibtex_titles_with_dollars_and_urls_stay_text():
+    from bibtexparser.middlewares import LatexDecodingMiddleware
+
+    from api.export import ExportRecord, bibtex_record
+
+    title = 'Costs in $ and £: see http://evil.example/x,y for 100% of "cases" & more'
+    text = bibtex_record(ExportRecord(id="abcdef01", title=title, url="http://x.test/a?b=1&c=2"))
+    assert "\\url{" not in text and "\\$" in text  # break-it: "$" opened maths mode, \url{} ate the title
+    entry = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware()]).entries[0]
+    assert entry["title"].replace("\u201d", '"') == title  # LaTeX's '' closing quote decodes as a curly one
+    assert "url = {http://x.test/a?b=1&c=2}" in text  # verbatim: the url field is not LaTeX
+
+
 def test_feed_of_a_title_with_control_characters_is_well_formed_xml():
     from datetime import datetime, timezone
 
