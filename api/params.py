@@ -77,8 +77,8 @@ class _FlatParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
+        if isinstance(data, dict):  # a blank filter (a form's empty field, year_from= too) is no filter
+            data = {k: v for k, v in data.items() if not (k in FILTER_FIELDS and isinstance(v, str) and not v.strip())}
             for name in LIST_FIELDS & set(data):
                 value = data[name]
                 items = value if isinstance(value, list) else [value]

@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import threading
+import unicodedata
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,16 +20,15 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 from pydantic import BaseModel, Field, field_validator
 
-from core.models import one_line, utcnow
+from core.models import utcnow
 
 FEED_SIZE = 50
 SCHEMA = """CREATE TABLE IF NOT EXISTS saved_searches (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, params TEXT NOT NULL, created_at TEXT NOT NULL)"""
 
 
-class SavedSearchIn(BaseModel):
-    """A search to save: a name and query-string parameters as ``GET /export`` takes them
-    (``q``, ``mode``, ``sort``, filters), validated when saved."""
+class _SavedSearchFields(BaseModel):
+    """A saved search's name and its query-string parameters as ``GET /export`` takes them."""
 
     model_config = {"extra": "forbid"}
 
@@ -36,17 +36,23 @@ class SavedSearchIn(BaseModel):
     params: dict[str, str | int] = Field(default_factory=dict, max_length=30,
                                          description='e.g. {"q": "pooled budget", "mode": "bm25", "policy_area": "P2"}')
 
+
+class SavedSearchIn(_SavedSearchFields):
+    """A search to save: a name (one line of text, trimmed) and query-string parameters as
+    ``GET /export`` takes them (``q``, ``mode``, ``sort``, filters), validated when saved. Rows
+    saved before a rule was added are read back as they are (:class:`SavedSearch`)."""
+
     @field_validator("name")
     @classmethod
     def _printable_name(cls, value: str) -> str:
-        if one_line(value) != value.strip():
-            raise ValueError("the name holds control characters, tabs or line breaks: give it as one line of text")
         if not value.strip():
             raise ValueError("the name is blank")
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValueError("the name holds control characters, tabs or line breaks: give it as one line of text")
         return value.strip()
 
 
-class SavedSearch(SavedSearchIn):
+class SavedSearch(_SavedSearchFields):
     """A saved search with its id, creation time and feed path."""
 
     id: str

@@ -51,12 +51,16 @@ def eval_search(
                   f"{', '.join(unknown[:10])}[/yellow]")
     judged = {q.query_id for q in judgments if q.relevance > 0}
     texts = {qid: text for qid, text in texts.items() if qid in judged}  # others are not scored: not run
+    if not texts:
+        err.print(f"[red]no query to score[/red]: none of the {len(judged)} queries with a relevant judgment "
+                  f"(grade > 0) in {qrels} has a text in {queries}")
+        raise typer.Exit(2)
     ctx = HubContext(settings)
     try:
         runs = {m: run_queries(ctx.index, ctx.embedder, texts, m) for m in modes}
     finally:
         ctx.close()
-    if texts and not any(relevant_retrieved(judgments, run) for run in runs.values()):
+    if not any(relevant_retrieved(judgments, run) for run in runs.values()):
         err.print(f"[red]no query found any of its relevant documents, in any mode[/red]: are the judged documents "
                   f"in the index at {settings.index_path if settings.index.backend == 'embedded' else 'OpenSearch'}? "
                   "Judgments name documents by the file name at the end of their URL or path, or by the record id "

@@ -112,7 +112,8 @@ def retry_failed(
         if source is not None:  # as `status --source`: a misspelt name re-queued nothing, silently
             known = {s.name for s in all_status(registry, _catalogue(settings))}
             if source not in known:
-                err.print(f"[red]unknown source: {escape(source)}[/red]; known: {escape(', '.join(sorted(known)))}")
+                shown = source[:80] + ("…" if len(source) > 80 else "")
+                err.print(f"[red]unknown source: {escape(repr(shown))}[/red]; known: {escape(', '.join(sorted(known)))}")
                 raise typer.Exit(2)
         counts = registry.requeue_failed(source)
     finally:

@@ -88,8 +88,8 @@ class Taxonomy(BaseModel):
             value = str(filters.get(name) or "").strip()  # blank: no filter
             known = [label.id for label in self.labels_of(kind)]
             if value and value not in known:
-                problems[name] = (f"{value!r} is not a {name.replace('_', ' ')} id of the taxonomy; known: "
-                                  f"{', '.join(known)} (ids are case-sensitive)")
+                problems[name] = (f"{value!r} is not one of the taxonomy's {kind.replace('_', ' ')}; known ids: "
+                                  f"{', '.join(known)} (case-sensitive)")
         return problems
 
     def label_name(self, label_id: str) -> str:

@@ -46,12 +46,14 @@ def discover_task(ctx: HubContext, source: Source) -> tuple[list[DiscoveredURL],
     reason)`` when the source as a whole cannot be read for a reason that will not pass by itself
     (robots.txt, an address not allowed, a 404, a sitemap that is not XML, a missing folder): the
     run records the reason without a traceback. A fetch error that may pass (429, 5xx, a dropped
-    connection) raises FetchError, so that Prefect tries the task once more."""
+    connection) raises FetchError on the first attempt, so that Prefect tries the task once more,
+    and is returned as the reason on the last (a traceback would only repeat the reason)."""
     issues: list[DiscoveryIssue] = []
     try:
         return discover(source, discovery_fetch(ctx, source), issues), issues, None
     except FetchError as exc:
-        if exc.retryable:
+        run = TaskRunContext.get()
+        if exc.retryable and run is not None and run.task_run.run_count <= run.task.retries:
             raise
         return [], issues, exc.reason
     except (DiscoveryError, OSError) as exc:

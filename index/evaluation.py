@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -59,15 +60,20 @@ def _text(path: Path) -> str:
 
 
 QUERY_ID_HEADERS = {"query_id", "query-id", "query id", "qid", "id", "_id", "topic", "topic_id"}
-"""First cells that make the first row of a queries TSV its header (compared case-insensitively)."""
+QUERY_TEXT_HEADERS = {"query", "text", "query_text", "query-text", "question", "title", "topic", "description"}
+"""The first row of a queries TSV is its header when its first cell is one of ``QUERY_ID_HEADERS``
+and its second one of ``QUERY_TEXT_HEADERS`` (compared case-insensitively): ``id  strasse report``
+is a query."""
+_GRADE_HEADER = re.compile(r"[A-Za-z][A-Za-z _-]*")  # "grade", "score", "relevance": not "1.0" or ""
 
 
-def _is_integer(cell: str) -> bool:
-    try:
-        int(cell)
-    except ValueError:
-        return False
-    return True
+def _queries_header(row: list[str]) -> bool:
+    return (len(row) >= 2 and row[0].strip().casefold() in QUERY_ID_HEADERS
+            and row[1].strip().casefold() in QUERY_TEXT_HEADERS)
+
+
+def _qrels_header(row: list[str]) -> bool:
+    return len(row) >= 3 and _GRADE_HEADER.fullmatch(row[2].strip()) is not None
 
 
 def _rows(path: Path, is_header: Callable[[list[str]], bool]) -> list[tuple[int, list[str]]]:
@@ -87,9 +93,9 @@ def _rows(path: Path, is_header: Callable[[list[str]], bool]) -> list[tuple[int,
 
 
 def read_queries(path: Path) -> dict[str, str]:
-    """Query id -> text from a TSV (``query_id``, ``query``; the first row is a header when its
-    first cell is one of :data:`QUERY_ID_HEADERS`, else a query) or a JSON-lines file (``_id``,
-    ``text``).
+    """Query id -> text from a TSV (``query_id``, ``query``; the first row is a header when it
+    names the columns, see :data:`QUERY_TEXT_HEADERS`, else a query) or a JSON-lines file
+    (``_id``, ``text``).
 
     Raises JudgmentsError on a missing file, a wrong shape, an empty query or query id, or a
     query id given twice (which of the two texts was meant cannot be known)."""
@@ -113,7 +119,7 @@ def read_queries(path: Path) -> dict[str, str]:
                     raise JudgmentsError(f"{path} line {number}: expected {{\"_id\", \"text\"}} ({exc})") from None
                 add(number, query_id, text)
     else:
-        for number, row in _rows(path, lambda first: first[0].strip().casefold() in QUERY_ID_HEADERS):
+        for number, row in _rows(path, _queries_header):
             if len(row) < 2 or not row[1].strip():
                 raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>query")
             if len(row) > 2 and any(cell.strip() for cell in row[2:]):
@@ -128,14 +134,14 @@ def read_queries(path: Path) -> dict[str, str]:
 def read_qrels(path: Path) -> list[ir_measures.Qrel]:
     """Judgments from a TSV: query id, document (a file name or path, or a record id, kept as
     written: :func:`score_run` matches it to the run's keys), grade. The first row is a header
-    when its third cell is not an integer (``query_id  file  grade``; TREC's four-column form is
-    not read), else a judgment.
+    when its third cell is a word (``query_id  file  grade``), else a judgment (so ``1.0`` there is
+    refused like anywhere else; TREC's four-column form is not read).
 
     Raises JudgmentsError on a missing file, fewer than 3 columns, an empty query id or document,
     a grade that is not an integer (or beyond a C int), or a (query, document) pair judged twice."""
     qrels = []
     lines: dict[tuple[str, str], int] = {}
-    for number, row in _rows(path, lambda first: len(first) >= 3 and not _is_integer(first[2])):
+    for number, row in _rows(path, _qrels_header):
         if len(row) < 3 or not row[0].strip() or not row[1].strip():
             raise JudgmentsError(f"{path} line {number}: expected query_id<TAB>document<TAB>grade")
         pair = (row[0].strip(), row[1].strip())

@@ -137,6 +137,22 @@ def test_a_source_that_cannot_be_read_is_its_reason_without_a_traceback(tmp_path
 def test_search_refuses_unknown_label_ids_and_reads_comma_separated_facets(hub):
     home, _, _ = hub
     unknown = run("search", "partnership", "--mode", "bm25", "--theme", "T99", home=home, check=False)
-    assert unknown.returncode == 2 and "'T99' is not a theme id" in unknown.stderr and "T12" in unknown.stderr
+    assert unknown.returncode == 2 and "'T99' is not one of the taxonomy's themes" in unknown.stderr and "T12" in unknown.stderr
     out = json.loads(run("search", "partnership", "--mode", "bm25", "--facet", "theme,year", "--json", home=home).stdout)
     assert set(out["facets"]) == {"theme", "year"} and out["facets"]["year"]
+
+
+def test_a_source_failing_twice_for_a_transient_reason_is_its_reason_without_a_traceback(tmp_path):
+    # break-it report: a sitemap answering 503 every time printed Prefect's traceback after the retry
+    from tests.sites import Route, RoutedSite
+
+    routes = {"/robots.txt": Route(200, b"User-agent: *\nAllow: /\n", {"Content-Type": "text/plain"}),
+              "/sitemap.xml": Route(503, b"busy", {"Content-Type": "text/plain"})}
+    with RoutedSite(routes) as site:
+        result = run("ingest", "--sitemap", f"{site.base_url}/sitemap.xml", home=tmp_path / "h", check=False,
+                     env={"EVIDENCE_HUB_ALLOW_NETWORKS": "127.0.0.1/32", "EVIDENCE_HUB_FETCH__RETRIES": "0",
+                          "EVIDENCE_HUB_FETCH__MIN_DELAY_S": "0", "EVIDENCE_HUB_FETCH__BACKOFF_INITIAL_S": "0"})
+        attempts = [path for path, _ in site.hits if path == "/sitemap.xml"]
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in output and "503" in output
+    assert len(attempts) == 2  # Prefect ran the discovery task twice: a 503 may pass

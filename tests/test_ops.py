@@ -136,7 +136,7 @@ def test_run_records_status_retry_failed_and_task_retry(hub, site):
     from cli.main import app  # a misspelt source used to re-queue nothing and exit 0
 
     misspelt = CliRunner().invoke(app, ["retry-failed", "--source", "stie", "--config", str(config)])
-    assert misspelt.exit_code == 2 and "unknown source: stie" in misspelt.output and "site" in misspelt.output
+    assert misspelt.exit_code == 2 and "unknown source: 'stie'" in misspelt.output and "site" in misspelt.output
 
 
 def test_deployments_from_sources_file(tmp_path):

@@ -168,6 +168,13 @@ def test_judgment_files_without_a_header_lose_no_row(tmp_path):
         assert read_queries(tmp_path / "h.tsv") == {"q1": "pooled budget"}
     (tmp_path / "hr.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tdoc1\t1\n", encoding="utf-8")
     assert len(read_qrels(tmp_path / "hr.tsv")) == 1
+    # a query whose id is "id" is a query, and a first grade that is no integer is refused, not a header
+    (tmp_path / "id.tsv").write_text("id\tstrasse report\nq2\tkelvin\n", encoding="utf-8")
+    assert read_queries(tmp_path / "id.tsv") == {"id": "strasse report", "q2": "kelvin"}
+    for first in ("q1\tp1.html\t1.0\n", "q1\tp1.html\t\n", "q1 0 p1.html 1\n"):
+        (tmp_path / "bad.tsv").write_text(first + "q1\tp2.html\t1\n", encoding="utf-8")
+        with pytest.raises(JudgmentsError, match="line 1"):
+            read_qrels(tmp_path / "bad.tsv")
 
 
 def test_eval_search_refuses_when_no_judged_document_is_found(hub):
@@ -177,6 +184,15 @@ def test_eval_search_refuses_when_no_judged_document_is_found(hub):
     result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
                                       str(hub / "other.tsv"), "--mode", "bm25"])
     assert result.exit_code == 1 and "no query found any of its relevant documents" in result.stderr
+
+
+@pytest.mark.parametrize("qrels", ["Q1\tdocs/family-hubs.pdf\t-1\n", "Q9\tdocs/family-hubs.pdf\t1\n"])
+def test_eval_search_refuses_when_no_query_can_be_scored(hub, qrels):
+    # break-it: only negative grades, or judgments of a query the queries file lacks, printed 0.000 and exit 0
+    (hub / "none.tsv").write_text("query_id\tfile\tgrade\n" + qrels, encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels",
+                                      str(hub / "none.tsv"), "--mode", "bm25"])
+    assert result.exit_code == 2 and "no query to score" in result.stderr
 
 
 def test_eval_search_rejects_an_unknown_mode(hub):
