@@ -175,7 +175,9 @@ def macro_f1(gold: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def _folds(n_docs: int, folds: int) -> int:
+def folds_used(n_docs: int, folds: int) -> int:
+    """The folds a k-fold split of ``n_docs`` documents really has when ``folds`` are asked for:
+    at most one per document, at least 2."""
     return max(2, min(folds, n_docs))
 
 
@@ -187,7 +189,7 @@ def out_of_fold_probabilities(examples: KindExamples, folds: int = 5, seed: int 
     if n_docs < 2 or examples.gold.min() == examples.gold.max():
         raise ValueError("training needs at least 2 labelled documents with both positive and negative labels")
     probabilities = np.zeros(examples.gold.shape, dtype=np.float64)
-    splitter = GroupKFold(n_splits=_folds(n_docs, folds), shuffle=True, random_state=seed)
+    splitter = GroupKFold(n_splits=folds_used(n_docs, folds), shuffle=True, random_state=seed)
     for train, test in splitter.split(np.zeros(n_docs), groups=np.arange(n_docs)):
         if examples.gold[train].min() == examples.gold[train].max():
             probabilities[test] = examples.gold[train].mean()
@@ -258,7 +260,7 @@ def cross_validated_predictions(examples: KindExamples, folds: int = 5, seed: in
         raise ValueError(f"max_labels must be at least 1 (or None for no limit), got {max_labels}")
     n_docs = examples.features.shape[0]
     predicted = np.zeros(examples.gold.shape, dtype=int)
-    splitter = GroupKFold(n_splits=_folds(n_docs, folds), shuffle=True, random_state=seed)
+    splitter = GroupKFold(n_splits=folds_used(n_docs, folds), shuffle=True, random_state=seed)
     for train, test in splitter.split(np.zeros(n_docs), groups=np.arange(n_docs)):
         try:
             model = train_kind(examples.subset(train), folds, seed)

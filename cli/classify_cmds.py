@@ -82,7 +82,7 @@ def eval_classify(
     Gold rows are matched to indexed documents by the file name at the end of their path or URL.
     Gold columns doc_type and language, when present, are scored too (one value per document)."""
     from classify.evaluation import report_json
-    from classify.supervised import ModelError
+    from classify.supervised import ModelError, folds_used
     from classify.training import cross_validate, evaluate, facet_metrics
 
     if method not in (None, "zero_shot", "supervised", "auto"):
@@ -96,7 +96,10 @@ def eval_classify(
         documents, missing = _labelled(ctx, gold)
         try:
             if cv:
-                metrics, heading = cross_validate(ctx.classifier, documents, folds=cv), f"supervised, {cv}-fold cross-validated"
+                used = folds_used(len(documents), cv)  # fewer documents than folds: one fold per document
+                metrics, heading = (cross_validate(ctx.classifier, documents, folds=cv),
+                                    f"supervised, {used}-fold cross-validated" + (f" (--cv {cv}: {len(documents)} "
+                                                                                  "documents)" if used != cv else ""))
             else:
                 metrics, heading = evaluate(ctx.classifier, documents), ctx.classifier.method.replace("_", "-")
         except (ModelError, ValueError) as exc:
@@ -126,6 +129,7 @@ def train_classifier(
     Prints cross-validated figures (never figures on the training set). With classification.method
     auto (the default) later ingests and `reclassify` use the saved model."""
     from classify.evaluation import KindMetrics, report_json
+    from classify.supervised import folds_used
     from classify.training import train
 
     settings = load_cli_settings(config)
@@ -145,7 +149,7 @@ def train_classifier(
                                                    "not_trained": model.report.get("not_trained", {}),
                                                    "unmatched": missing}), indent=2))
         else:
-            print_metrics(metrics, ctx.taxonomy, f"{folds}-fold cross-validated")
+            print_metrics(metrics, ctx.taxonomy, f"{folds_used(len(documents), folds)}-fold cross-validated")
             for kind, reason in model.report.get("not_trained", {}).items():
                 console.print(f"[yellow]{kind} not trained:[/yellow] {reason}; they stay zero-shot")
             others = len(documents) - model.trained_on

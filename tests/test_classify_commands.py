@@ -132,6 +132,10 @@ def test_train_classifier_saves_a_model_and_reports_cross_validated_figures(hub,
     cv = runner.invoke(app, ["eval", "classify", "--gold", str(gold), "--cv", "3", "--json"])
     assert cv.exit_code == 0, cv.output
     assert json.loads(cv.stdout)["method"] == "supervised, 3-fold cross-validated"
+    # fresh-user report: 4 documents with --cv 5 were reported as "5-fold"; the split has 4 folds
+    many = runner.invoke(app, ["eval", "classify", "--gold", str(gold), "--cv", "20", "--json"])
+    assert many.exit_code == 0, many.output
+    assert json.loads(many.stdout)["method"] == "supervised, 11-fold cross-validated (--cv 20: 11 documents)"
     supervised = runner.invoke(app, ["eval", "classify", "--gold", str(gold), "--method", "supervised", "--json"])
     assert supervised.exit_code == 0 and json.loads(supervised.stdout)["method"] == "supervised"
     (env / "models" / "classifier.joblib").unlink()
