@@ -130,7 +130,7 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
                 part = recorder.start(source)
                 try:
                     items, issues, reason = discover_task(ctx, source)
-                except (DiscoveryError, FetchError, OSError) as exc:  # a transient error, twice
+                except (DiscoveryError, FetchError, OSError) as exc:  # not expected: the task returns its reasons
                     items, issues, reason = [], [], getattr(exc, "reason", None) or str(exc)
                 if reason is not None:
                     failure = Failure(url=source.url or str(source.path or source.name),
