@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from index.backend import SearchIndex
-from index.query import CASELESS_FIELDS, FacetValue, LabelRef, SearchFilters, SearchHit, facet_values
+from index.query import CASELESS_FIELDS, FacetValue, LabelRef, SearchFilters, SearchHit, caseless_key, facet_values
 
 MAX_AGE_S = 60.0
 
@@ -79,7 +79,7 @@ def matches(entry: Entry, filters: SearchFilters) -> bool:
                 return False
         else:
             value = getattr(entry.hit, name, None)
-            if value is None or str(value).casefold() != str(wanted).casefold():
+            if value is None or caseless_key(str(value)) != caseless_key(str(wanted)):
                 return False
     return True
 

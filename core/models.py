@@ -34,7 +34,7 @@ def content_hash(data: bytes) -> str:
 
 
 def one_line(value: str | None) -> str | None:
-    """A metadata field (title, author, publisher) as one line of text: control characters
+    """A metadata field (title, author, publisher) as one line of text in NFC: control characters
     (Unicode category Cc: NUL, escape sequences, DEL, C1 codes) dropped, line breaks, tabs and runs
     of spaces made one space, trimmed; None when nothing is left. Format characters (Cf: right-to-left
     marks, zero-width joiners) stay, as scripts need them. ``"A\x1b[31m\tB\n"`` -> ``"A[31m B"``."""
@@ -42,7 +42,7 @@ def one_line(value: str | None) -> str | None:
         return None
     kept = "".join(" " if ch in "\t\n\r\x0b\x0c\x85" else ch for ch in value
                    if ch in "\t\n\r\x0b\x0c\x85" or unicodedata.category(ch) != "Cc")
-    return " ".join(kept.split()) or None
+    return unicodedata.normalize("NFC", " ".join(kept.split())) or None
 
 
 class DiscoveredURL(BaseModel):

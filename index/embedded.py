@@ -31,9 +31,9 @@ from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
 from index.backend import IndexMismatch
 from index.query import (
-    CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
-    clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause, fuse, highlight,
-    is_constrained,
+    CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, caseless_key,
+    check_query_vector, clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause,
+    fuse, highlight, is_constrained,
     matching_documents, paginate, prefix_range, prefix_terms, query_terms, retrieval_depth, scoring_fts5_query,
     similar_text, sort_by_date, title_key, vocabulary_words, PREFIX_WORDS_LIMIT,
 )
@@ -656,7 +656,7 @@ class _Snapshot:
             value = getattr(filters, field)
             if value:
                 codes, values = self.columns[field]
-                wanted = [i for i, v in enumerate(values) if v.casefold() == value.casefold()]
+                wanted = [i for i, v in enumerate(values) if caseless_key(v) == caseless_key(value)]
                 narrow(np.isin(codes, wanted))
         if filters.year_from is not None:
             narrow((self.year != 0) & (self.year >= filters.year_from))

@@ -76,7 +76,9 @@ class SearchFilters(BaseModel):
     @field_validator("theme", "policy_area", "evidence_type", "publisher", "source", "doc_type", "language")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+        if value is None or not "".join(ch for ch in value if unicodedata.category(ch) != "Cf").strip():
+            return None  # blank, or only zero-width characters
+        return unicodedata.normalize("NFC", value.strip())  # "Cafe\u0301" is "Café" (stored text is NFC)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> "SearchFilters":
@@ -288,13 +290,20 @@ CASELESS_FIELDS = ("publisher", "source", "doc_type", "language")
 """Filter and facet fields matched ignoring case (label ids and years match exactly)."""
 
 
+def caseless_key(value: str) -> str:
+    """``value`` as compared by the caseless filters and facets: canonical caseless matching
+    (The Unicode Standard, ch. 3, D145: NFD, case folding, NFD; here composed again with NFC), so
+    "CAFÉ", "café" and "cafe" + U+0301 are one value, and "Straße" is "STRASSE"."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", value).casefold())
+
+
 def merge_case_variants(counts: dict[str, int]) -> dict[str, int]:
-    """Facet counts with values that differ only in case (``str.casefold``) summed under one
+    """Facet counts with values that differ only in case (:func:`caseless_key`) summed under one
     spelling, the most frequent one (ties: the first in code-point order), as a filter on any
     of them matches them all: ``{"NHS": 1, "nhs": 3, "Ofsted": 2}`` -> ``{"nhs": 4, "Ofsted": 2}``."""
     groups: dict[str, list[tuple[str, int]]] = {}
     for value, count in counts.items():
-        groups.setdefault(str(value).casefold(), []).append((str(value), int(count)))
+        groups.setdefault(caseless_key(str(value)), []).append((str(value), int(count)))
     merged = {}
     for variants in groups.values():
         spelling = min(variants, key=lambda vc: (-vc[1], vc[0]))[0]

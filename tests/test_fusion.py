@@ -196,5 +196,7 @@ def test_caseless_facet_values_merge_under_the_most_frequent_spelling():
     assert merge_case_variants({"B": 2, "b": 2}) == {"B": 4}  # a tie: the first in code-point order
     merged = facet_values({"Alpha": 2, "ALPHA": 1, "Beta": 2}, 10, fold_case=True)
     assert [(f.value, f.count) for f in merged] == [("Alpha", 3), ("Beta", 2)]
+    decomposed = facet_values({"Caf\u00e9": 2, "CAFE\u0301": 1}, 10, fold_case=True)  # NFC and NFD spellings
+    assert [(f.value, f.count) for f in decomposed] == [("Caf\u00e9", 3)]
     exact = facet_values({"T1": 2, "t1": 1}, 10)  # label ids are exact: no merging without fold_case
     assert [(f.value, f.count) for f in exact] == [("T1", 2), ("t1", 1)]

@@ -393,12 +393,13 @@ def test_small_semantic_and_hybrid_result_sets_and_facets(small, small_embed):
 
 
 CASED = [("c1", "Northmoor Observatory", "feed-a"), ("c2", "Northmoor Observatory", "feed-a"),
-         ("c3", "NORTHMOOR OBSERVATORY", "Feed-A"), ("c4", "Westfield Trust", "feed-b")]
+         ("c3", "NORTHMOOR OBSERVATORY", "Feed-A"), ("c4", "Westfield Trust", "feed-b"),
+         ("c5", "Caf\u00e9 Trust", "feed-b")]
 
 
 @pytest.fixture(scope="module", params=["embedded", "opensearch"])
 def cased(request, embedder, tmp_path_factory):
-    """Four partnership documents whose publisher and source differ in case only (c1-c3)."""
+    """Five partnership documents; the publishers and sources of c1-c3 differ in case only."""
     items = []
     for doc_id, publisher, source in CASED:
         text = f"Partnership working in {doc_id}: councils and charities agree shared outcomes."
@@ -413,10 +414,15 @@ def cased(request, embedder, tmp_path_factory):
 def test_caseless_facets_merge_spellings_and_count_what_their_filter_finds(cased, small_embed, mode):
     # a filter on publisher or source ignores case, so its facet must too (it listed 2 + 1 for a filter finding 3)
     response = _search(cased, small_embed, "partnership working", mode, facets=["publisher", "source"])
-    assert _facets(response) == {"publisher": [("Northmoor Observatory", 3), ("Westfield Trust", 1)],
-                                 "source": [("feed-a", 3), ("feed-b", 1)]}
+    assert _facets(response) == {"publisher": [("Northmoor Observatory", 3), ("Caf\u00e9 Trust", 1),
+                                               ("Westfield Trust", 1)],
+                                 "source": [("feed-a", 3), ("feed-b", 2)]}
     for spelling in ("Northmoor Observatory", "NORTHMOOR OBSERVATORY"):
         assert _search(cased, small_embed, "partnership working", mode, publisher=spelling).total == 3
+    # a filter typed decomposed (e + U+0301) finds the composed spelling text is stored in (NFC)
+    assert _search(cased, small_embed, "partnership working", mode, publisher="Cafe\u0301 Trust").total == 1
+    # only zero-width characters: no filter
+    assert _search(cased, small_embed, "partnership working", mode, publisher="\u200b").total == 5
 
 
 def test_small_hybrid_honours_not_and_and(small, small_embed):
