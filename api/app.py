@@ -22,7 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthConfig, read_access, require_token
 from api.hub import Busy, GapMap, Hub, Job
-from api.params import LIST_FIELDS, ExportParams, GapMapParams, SearchParams, SimilarParams, strict_query_string
+from api.params import (LIST_FIELDS, ExportParams, GapMapParams, SearchParams, SimilarParams, param_loc,
+                        strict_query_string)
 from api.saved import SavedSearch, SavedSearchIn
 from api.schemas import Deleted, ErrorBody, ErrorItem, Health, IngestRequest, SourceInfo
 from api.sources_status import SourceState, read_source_states
@@ -42,20 +43,11 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _param_loc(loc: tuple) -> tuple:
-    """A query-model location as the query string names it: ``text`` is ``q``, filters are flat."""
-    if loc[:1] == ("text",):
-        return ("q", *loc[1:])
-    if loc[:1] == ("filters",):
-        return loc[1:]
-    return loc
-
-
 def _errors(exc: ValidationError | RequestValidationError, prefix: tuple = ()) -> list[ErrorItem]:
     items = []
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
-        loc = _param_loc(loc) if prefix else loc
+        loc = param_loc(loc) if prefix else loc
         loc = [p if isinstance(p, (str, int)) else str(p) for p in (*prefix, *loc)]
         items.append(ErrorItem(loc=loc, msg=str(error.get("msg", "")).removeprefix("Value error, "),
                                type=str(error.get("type", "value_error"))))

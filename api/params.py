@@ -143,6 +143,16 @@ SimilarParams = create_model(
     **{name: _field(name, SearchFilters.model_fields[name]) for name in FILTER_FIELDS})
 
 
+def param_loc(loc: tuple) -> tuple:
+    """A query-model location as the query string (and the search form) names it: the model's
+    ``text`` is ``q``, filters are flat (``("filters", "year_from")`` -> ``("year_from",)``)."""
+    if loc[:1] == ("text",):
+        return ("q", *loc[1:])
+    if loc[:1] == ("filters",):
+        return loc[1:]
+    return loc
+
+
 def strict_query_string(allowed: "Iterable[str] | type[BaseModel]", repeatable: Iterable[str] = ()):
     """A FastAPI dependency that refuses, as a 422 naming the parameter, a query-string parameter
     the endpoint does not take (``allowed``: names, or a parameter model whose fields they are) and

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from api.auth import read_access
 from api.hub import Hub
-from api.params import FILTER_FIELDS, MAX_PAGE_SIZE, GapMapParams, SearchParams
+from api.params import FILTER_FIELDS, MAX_PAGE_SIZE, GapMapParams, SearchParams, param_loc
 from index.query import FACETS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -102,17 +102,6 @@ def _year_chart(values: list, state: PageState) -> dict | None:
     return {"bars": bars, "width": max(240, 36 + len(years) * (bar + 4)), "height": height}
 
 
-def form_field(loc: tuple | list) -> str:
-    """A validation error's location as the search form names it: the query model's ``text`` is
-    ``q``, a filter is its own name (``filters.year_from`` -> ``year_from``); ``query`` when empty."""
-    parts = [str(p) for p in loc]
-    if parts[:1] == ["text"]:
-        parts[0] = "q"
-    elif parts[:1] == ["filters"]:
-        parts = parts[1:]
-    return ".".join(parts) or "query"
-
-
 def register_web(app: FastAPI) -> None:
     """Add the web routes (left out of the OpenAPI spec) to ``app``."""
 
@@ -152,7 +141,8 @@ def register_web(app: FastAPI) -> None:
                     next_url = state.url(offset=offset + PAGE_SIZE)
                 gap = hub.gap_map(None, filters)
         except ValidationError as exc:
-            error = "; ".join(f"{form_field(e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+            error = "; ".join(f"{'.'.join(str(p) for p in param_loc(tuple(e['loc']))) or 'query'}: "
+                              f"{str(e['msg']).removeprefix('Value error, ')}"
                               for e in exc.errors()[:5])
         except ValueError as exc:
             error = str(exc)

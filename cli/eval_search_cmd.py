@@ -15,10 +15,11 @@ MODES = ("bm25", "semantic", "hybrid")
 
 
 def eval_search(
-    queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (a first row starting query_id, qid "
-                                                       "or id is a header), or BEIR queries.jsonl"),
-    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (a first row "
-                                                   "whose grade is not a number is a header; BEIR qrels/*.tsv)"),
+    queries: Path = typer.Option(..., "--queries", help="TSV query_id<TAB>query (a first row naming both columns, "
+                                                       "e.g. query_id/qid/id and query/text, is a header), or BEIR "
+                                                       "queries.jsonl"),
+    qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (a first row whose "
+                                                   "grade is a word, e.g. grade/score, is a header; BEIR qrels/*.tsv)"),
     mode: list[str] = typer.Option([], "--mode", help="bm25 | semantic | hybrid (repeatable; default: all three)"),
     json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "per_query": {...}}}'),
     config: Optional[Path] = ConfigOption,

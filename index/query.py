@@ -75,7 +75,7 @@ class SearchFilters(BaseModel):
 
     @field_validator("theme", "policy_area", "evidence_type", "publisher", "source", "doc_type", "language")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
+    def _blank_is_none_else_nfc(cls, value: str | None) -> str | None:
         if value is None or not "".join(ch for ch in value if unicodedata.category(ch) != "Cf").strip():
             return None  # blank, or only zero-width characters
         return unicodedata.normalize("NFC", value.strip())  # "Cafe\u0301" is "Café" (stored text is NFC)
