@@ -19,7 +19,9 @@ A script, not a test; prints figures, asserts nothing.
 ``classify_<kind>_macro_f1`` (as configured), ``classify_cv_<kind>_{micro,macro}_f1`` (the
 supervised model, 5-fold cross-validated, seed 0), ``classify_<kind>_<label>_{precision,recall,f1,support}`` for
 kind ``policy_areas`` and ``themes``; ``search_<mode>_ndcg10`` and ``search_<mode>_recall100``
-for bm25, semantic and hybrid; ``ingest_*`` counts and documents/s; peak memory (the CLI runs in
+for bm25, semantic and hybrid; 95% bootstrap intervals as ``<figure>_ci_low`` / ``_ci_high``
+(micro / macro F1, nDCG@10); ``search_<mode>_vs_<other>_{difference,ci_low,ci_high,p}``, the
+paired comparison of nDCG@10 (``eval search``'s ``vs``); ``ingest_*`` counts and documents/s; peak memory (the CLI runs in
 child processes, counted in ``peak_rss_children_mib``).
 """
 
@@ -83,6 +85,16 @@ def add_averages(report: JsonReport, result: dict, prefix: str, what: str) -> No
         for name in ("micro_f1", "macro_f1", "micro_precision", "micro_recall"):
             report.add(f"{prefix}_{kind}_{name}", figures.get(name),
                        f"{kind.replace('_', ' ')}{what}: {name.replace('_', ' ')} (0-1)")
+        for name in ("micro_f1", "macro_f1"):
+            add_interval(report, f"{prefix}_{kind}_{name}", figures.get(f"{name}_ci95"),
+                         f"{kind.replace('_', ' ')}{what}: {name.replace('_', ' ')}, documents resampled")
+
+
+def add_interval(report: JsonReport, name: str, interval: list[float] | None, what: str) -> None:
+    """Record a 95% bootstrap interval ``[low, high]`` (or None) as ``<name>_ci_low`` and ``_ci_high``."""
+    low, high = interval or (None, None)
+    report.add(f"{name}_ci_low", low, f"{what}: 95% bootstrap interval, low end (0-1)")
+    report.add(f"{name}_ci_high", high, f"{what}: 95% bootstrap interval, high end (0-1)")
 
 
 def main() -> int:
@@ -145,6 +157,16 @@ def main() -> int:
         report.add(f"search_{mode}_ndcg10", figures["ndcg@10"], f"{mode}: mean nDCG@10 over judged queries (0-1)")
         report.add(f"search_{mode}_recall100", figures["recall@100"], f"{mode}: mean recall@100 (0-1)")
         report.add("search_queries", figures["queries"], "queries with at least one relevant document")
+        add_interval(report, f"search_{mode}_ndcg10", figures.get("ndcg@10_ci95"), f"{mode}: nDCG@10, queries resampled")
+        for other, compared in (figures.get("vs") or {}).items():
+            pair = f"search_{mode}_vs_{other}"
+            print(f"retrieval {mode} - {other}: nDCG@10 {compared['ndcg@10_difference']:+.3f}, 95% interval "
+                  f"[{compared['ci95'][0]:+.3f}, {compared['ci95'][1]:+.3f}], randomization test p {compared['p_value']:.3f}")
+            report.add(f"{pair}_difference", compared["ndcg@10_difference"],
+                       f"mean per-query nDCG@10 of {mode} minus {other} (-1 to 1)")
+            report.add(f"{pair}_ci_low", compared["ci95"][0], f"{mode} - {other}: 95% bootstrap interval, low end")
+            report.add(f"{pair}_ci_high", compared["ci95"][1], f"{mode} - {other}: 95% bootstrap interval, high end")
+            report.add(f"{pair}_p", compared["p_value"], f"{mode} - {other}: paired randomization test, two-sided p")
     report.write(parser, args, ignore=("json", "home"))
     return 1 if failed else 0
 

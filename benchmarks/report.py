@@ -390,14 +390,19 @@ def section_classification(r: Report, results: dict[str, dict]) -> None:
     names = _label_names()
     kinds = [k for k in ("policy_areas", "themes") if f.get(f"classify_{k}_micro_f1") is not None]
     facets = [k for k in ("doc_type", "language") if f.get(f"classify_{k}_micro_f1") is not None]
-    r.add(table(["labels", "micro P", "micro R", "micro F1", "macro F1"], [
+    r.add(table(["labels", "micro P", "micro R", "micro F1", "macro F1", "macro F1, 95% interval"], [
         [k.replace("_", " "), *(fmt(f.get(f"classify_{k}_{m}")) for m in
-                                ("micro_precision", "micro_recall", "micro_f1", "macro_f1"))] for k in kinds] + [
+                                ("micro_precision", "micro_recall", "micro_f1", "macro_f1")),
+         _interval(f, f"classify_{k}_macro_f1")] for k in kinds] + [
         [f"{k.replace('_', ' ')} (one value per document: micro F1 = accuracy)", "", "",
-         fmt(f.get(f"classify_{k}_micro_f1")), fmt(f.get(f"classify_{k}_macro_f1"))] for k in facets] + [
+         fmt(f.get(f"classify_{k}_micro_f1")), fmt(f.get(f"classify_{k}_macro_f1")), ""] for k in facets] + [
         [f"{k.replace('_', ' ')}, supervised model, 5-fold CV (`--cv 5`, seed 0: documents it never saw)",
-         *(fmt(f.get(f"classify_cv_{k}_{m}")) for m in ("micro_precision", "micro_recall", "micro_f1", "macro_f1"))]
-        for k in kinds if f.get(f"classify_cv_{k}_macro_f1") is not None]))
+         *(fmt(f.get(f"classify_cv_{k}_{m}")) for m in ("micro_precision", "micro_recall", "micro_f1", "macro_f1")),
+         _interval(f, f"classify_cv_{k}_macro_f1")]
+        for k in kinds if f.get(f"classify_cv_{k}_macro_f1") is not None]),
+          "Intervals: 95% percentile bootstrap over the gold documents (`eval classify` prints them): how far "
+          "the figure could move on another sample of this size. Labels with one to three gold documents make the "
+          "macro averages wide.")
     per_kind = {}
     for kind in kinds:
         prefix = f"classify_{kind}_"
@@ -439,6 +444,12 @@ def _generic(r: Report, name: str, result: dict | None, intro: str, limit: int =
         r.add(f"… and {len(rows) - limit} more figures in `benchmarks/results/{name}.json`.")
 
 
+def _interval(f: dict, name: str, spec: str = ".3f") -> str:
+    """``[low, high]`` from the figures ``<name>_ci_low`` / ``<name>_ci_high``; ``—`` when absent."""
+    low, high = f.get(f"{name}_ci_low"), f.get(f"{name}_ci_high")
+    return "—" if low is None or high is None else f"[{fmt(low, spec)}, {fmt(high, spec)}]"
+
+
 def section_retrieval(r: Report, results: dict[str, dict]) -> None:
     """nDCG@10 and recall@100 per mode on the dev queries; IR collections from bench_ir."""
     result = results.get("eval")
@@ -449,8 +460,19 @@ def section_retrieval(r: Report, results: dict[str, dict]) -> None:
               "../shared/labels/qrels-dev.tsv --json` on the same corpus index "
               f"({fmt(f.get('search_queries'), 'd')} queries with a relevant document; graded judgments; "
               "ir-measures / pytrec_eval).", _reused(f),
-              table(["mode", "nDCG@10", "recall@100"],
-                    [[m, fmt(f.get(f"search_{m}_ndcg10")), fmt(f.get(f"search_{m}_recall100"))] for m in MODES]))
+              table(["mode", "nDCG@10", "nDCG@10, 95% interval", "recall@100"],
+                    [[m, fmt(f.get(f"search_{m}_ndcg10")), _interval(f, f"search_{m}_ndcg10"),
+                      fmt(f.get(f"search_{m}_recall100"))] for m in MODES]))
+        pairs = [(m, o) for i, m in enumerate(MODES) for o in MODES[:i] if f.get(f"search_{m}_vs_{o}_difference") is not None]
+        if pairs:
+            r.add("Paired comparison, query by query (`eval search`'s `vs`): mean nDCG@10 difference, its 95% "
+                  "bootstrap interval over queries and the two-sided p-value of the paired randomization test "
+                  "(Smucker, Allan & Carterette 2007). An interval that holds 0 means this query set cannot tell "
+                  "the two modes apart.",
+                  table(["modes", "difference", "95% interval", "p"],
+                        [[f"{m} − {o}", fmt(f.get(f"search_{m}_vs_{o}_difference"), "+.3f"),
+                          _interval(f, f"search_{m}_vs_{o}", "+.3f"), fmt(f.get(f"search_{m}_vs_{o}_p"))]
+                         for m, o in pairs]))
         r.plot(bar_groups(r.plots / "retrieval-dev.png", list(MODES),
                           {"nDCG@10": [f.get(f"search_{m}_ndcg10") for m in MODES],
                            "recall@100": [f.get(f"search_{m}_recall100") for m in MODES]},

@@ -10,7 +10,9 @@ URLs (its source path or URL), e.g. ``docs/report.pdf`` matches ``http://host/fi
 Metrics are the usual multi-label ones (e.g. Sorower 2010, "A literature survey on algorithms for
 multi-label learning"): per-label precision, recall, F1 and support (gold positives); micro
 averages pool the counts of all labels; macro averages are the mean of the per-label F1 over
-labels with support > 0 (a label nobody needs cannot be recalled).
+labels with support > 0 (a label nobody needs cannot be recalled). With ``intervals``, the micro
+and macro F1 come with 95% percentile-bootstrap intervals over documents (:mod:`core.stats`): on a
+gold set of tens of documents, where a label may have one or two, they are wide.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
+
+from core.stats import bootstrap_interval
 
 LABEL_COLUMNS = ("themes", "policy_areas", "evidence_types")
 FACET_COLUMNS = ("doc_type", "language")  # one value per document, set by rules (extractors), not the classifier
@@ -125,7 +129,8 @@ class LabelMetrics(BaseModel):
 
 
 class KindMetrics(BaseModel):
-    """Micro and macro averages and per-label metrics of one label kind."""
+    """Micro and macro averages and per-label metrics of one label kind; ``micro_f1_ci95`` and
+    ``macro_f1_ci95`` ([low, high], documents resampled) when scored with intervals."""
 
     micro_precision: float
     micro_recall: float
@@ -133,14 +138,18 @@ class KindMetrics(BaseModel):
     macro_f1: float
     documents: int
     per_label: dict[str, LabelMetrics]
+    micro_f1_ci95: tuple[float, float] | None = None
+    macro_f1_ci95: tuple[float, float] | None = None
 
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
-def score_kind(gold: list[frozenset[str]], predicted: list[frozenset[str]], label_ids: list[str]) -> KindMetrics:
-    """Multi-label metrics of ``predicted`` against ``gold`` (aligned lists, one set per document).
+def score_kind(gold: list[frozenset[str]], predicted: list[frozenset[str]], label_ids: list[str], *,
+               intervals: bool = False) -> KindMetrics:
+    """Multi-label metrics of ``predicted`` against ``gold`` (aligned lists, one set per document);
+    with ``intervals``, also the 95% bootstrap intervals of micro and macro F1 over documents.
 
     Raises ValueError when the lists differ in length."""
     if len(gold) != len(predicted):
@@ -157,13 +166,20 @@ def score_kind(gold: list[frozenset[str]], predicted: list[frozenset[str]], labe
         total = [total[0] + tp, total[1] + fp, total[2] + fn]
     tp, fp, fn = total
     supported = [m.f1 for m in per_label.values() if m.support > 0]
-    return KindMetrics(micro_precision=round(_ratio(tp, tp + fp), 4), micro_recall=round(_ratio(tp, tp + fn), 4),
-                       micro_f1=round(_ratio(2 * tp, 2 * tp + fp + fn), 4),
-                       macro_f1=round(sum(supported) / len(supported), 4) if supported else 0.0,
-                       documents=len(gold), per_label=per_label)
+    metrics = KindMetrics(micro_precision=round(_ratio(tp, tp + fp), 4), micro_recall=round(_ratio(tp, tp + fn), 4),
+                          micro_f1=round(_ratio(2 * tp, 2 * tp + fp + fn), 4),
+                          macro_f1=round(sum(supported) / len(supported), 4) if supported else 0.0,
+                          documents=len(gold), per_label=per_label)
+    if intervals and gold:
+        def resampled(name: str):
+            return lambda idx: getattr(score_kind([gold[i] for i in idx], [predicted[i] for i in idx], label_ids), name)
+
+        metrics = metrics.model_copy(update={"micro_f1_ci95": bootstrap_interval(len(gold), resampled("micro_f1")),
+                                             "macro_f1_ci95": bootstrap_interval(len(gold), resampled("macro_f1"))})
+    return metrics
 
 
-def score_facet(gold: list[str], predicted: list[str]) -> KindMetrics:
+def score_facet(gold: list[str], predicted: list[str], *, intervals: bool = False) -> KindMetrics:
     """Metrics of a single-valued facet (``doc_type``, ``language``): each document has one gold
     and one predicted value (aligned lists), scored as one-label sets with :func:`score_kind` over
     every value either side uses, so per-value precision, recall and F1 read as for labels and
@@ -173,15 +189,18 @@ def score_facet(gold: list[str], predicted: list[str]) -> KindMetrics:
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold values but {len(predicted)} predictions")
     return score_kind([frozenset({g}) for g in gold], [frozenset({p}) for p in predicted],
-                      sorted(set(gold) | set(predicted)))
+                      sorted(set(gold) | set(predicted)), intervals=intervals)
 
 
 def report_json(metrics: dict[str, KindMetrics], extra: dict | None = None) -> dict:
     """The ``--json`` shape: ``{kind: {"micro_f1", "macro_f1", "per_label": {id: {"precision",
-    "recall", "f1", "support"}}, ...}}`` plus ``extra`` keys."""
+    "recall", "f1", "support"}}, ...}}`` plus ``extra`` keys; ``micro_f1_ci95`` and
+    ``macro_f1_ci95`` ([low, high]) where the metrics have intervals."""
     out = {kind: {"micro_f1": m.micro_f1, "macro_f1": m.macro_f1, "micro_precision": m.micro_precision,
                   "micro_recall": m.micro_recall, "documents": m.documents,
                   "per_label": {label: {"precision": v.precision, "recall": v.recall, "f1": v.f1,
                                         "support": v.support} for label, v in m.per_label.items()}}
+           | {name: list(value) for name in ("micro_f1_ci95", "macro_f1_ci95")
+              if (value := getattr(m, name)) is not None}
            for kind, m in metrics.items()}
     return out | (extra or {})

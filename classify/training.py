@@ -93,7 +93,7 @@ def evaluate(classifier: TaxonomyClassifier, documents: list[LabelledDocument]) 
     """Metrics of the classifier as configured (zero-shot or the trained model) per gold kind."""
     predicted = predictions(classifier, documents)
     return {kind: score_kind([d.gold.labels[kind] for d in documents], predicted[kind],
-                             [label.id for label in classifier.taxonomy.labels_of(kind)])
+                             [label.id for label in classifier.taxonomy.labels_of(kind)], intervals=True)
             for kind in _gold_kinds(documents)}
 
 
@@ -108,7 +108,7 @@ def facet_metrics(documents: list[LabelledDocument]) -> dict[str, KindMetrics]:
         judged = [d for d in documents if facet in d.gold.facets]
         if judged:
             out[facet] = score_facet([d.gold.facets[facet] for d in judged],
-                                     [d.facets.get(facet) or "none" for d in judged])
+                                     [d.facets.get(facet) or "none" for d in judged], intervals=True)
     return out
 
 
@@ -150,7 +150,8 @@ def cross_validate(classifier: TaxonomyClassifier, documents: list[LabelledDocum
         sets = [frozenset(i for i, p in zip(examples.label_ids, row) if p) for row in predicted]
         sets += [frozenset(label.id for label in getattr(classifier.classify(d.chunk_texts, d.vectors, d.language), kind))
                  for d in others]
-        out[kind] = score_kind([d.gold.labels[kind] for d in learnable + others], sets, examples.label_ids)
+        out[kind] = score_kind([d.gold.labels[kind] for d in learnable + others], sets, examples.label_ids,
+                               intervals=True)
     return out
 
 

@@ -52,7 +52,8 @@ def _labelled(ctx, gold: Path):
 
 
 def print_metrics(metrics: dict, taxonomy, heading: str) -> None:
-    """One table per kind: per-label P/R/F1/support, then micro and macro averages."""
+    """One table per kind: per-label P/R/F1/support, then micro and macro averages (and their 95%
+    bootstrap intervals, when the metrics have them)."""
     for kind, m in metrics.items():
         table = Table(title=f"{KIND_TITLES.get(kind, kind)} — {heading} ({m.documents} documents)")
         for column in ("label", "precision", "recall", "F1", "support"):
@@ -65,6 +66,10 @@ def print_metrics(metrics: dict, taxonomy, heading: str) -> None:
         table.add_row("micro average", f"{m.micro_precision:.2f}", f"{m.micro_recall:.2f}", f"{m.micro_f1:.2f}", "")
         table.add_row("macro average (labels with support)", "", "", f"{m.macro_f1:.2f}", "")
         console.print(table)
+        if m.micro_f1_ci95 and m.macro_f1_ci95:
+            console.print(f"95% bootstrap interval ({m.documents} documents): micro F1 "
+                          f"[{m.micro_f1_ci95[0]:.2f}, {m.micro_f1_ci95[1]:.2f}], macro F1 "
+                          f"[{m.macro_f1_ci95[0]:.2f}, {m.macro_f1_ci95[1]:.2f}]", soft_wrap=True)
 
 
 @eval_app.command("classify")

@@ -21,16 +21,20 @@ def eval_search(
     qrels: Path = typer.Option(..., "--qrels", help="TSV query_id<TAB>file-or-record-id<TAB>grade (a first row whose "
                                                    "grade is a word, e.g. grade/score, is a header; BEIR qrels/*.tsv)"),
     mode: list[str] = typer.Option([], "--mode", help="bm25 | semantic | hybrid (repeatable; default: all three)"),
-    json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "per_query": {...}}}'),
+    json_out: bool = typer.Option(False, "--json", help='{MODE: {"ndcg@10", "recall@100", "ndcg@10_ci95", '
+                                                         '"recall@100_ci95", "per_query": {...}, "vs": {...}}}'),
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Run judged queries against the index and print nDCG@10 and recall@100 per mode.
 
     Judgments name documents by file name (matched to the end of indexed URLs) or, for records of
     a ``jsonl`` source, by record id (``_id``, the fragment of their ``file:`` URL). Only queries
-    with at least one relevant judgment are run (the others would not be scored)."""
+    with at least one relevant judgment are run (the others would not be scored). Each figure
+    comes with its 95% bootstrap interval over queries; each mode's nDCG@10 is compared with the
+    modes before it query by query (difference, 95% interval, paired randomization test p)."""
     from flows.context import HubContext
-    from index.evaluation import JudgmentsError, read_qrels, read_queries, relevant_retrieved, run_queries, score_run
+    from index.evaluation import (JudgmentsError, add_uncertainty, read_qrels, read_queries, relevant_retrieved,
+                                  run_queries, score_run)
 
     modes = mode or list(MODES)
     bad = [m for m in modes if m not in MODES]
@@ -67,13 +71,38 @@ def eval_search(
                   "Judgments name documents by the file name at the end of their URL or path, or by the record id "
                   "of a jsonl source; ingest them first")
         raise typer.Exit(1)
-    report = {m: score_run(judgments, run) for m, run in runs.items()}
+    report = add_uncertainty({m: score_run(judgments, run) for m, run in runs.items()})
     if json_out:
         print(json.dumps(report, indent=2))
         return
-    table = Table(title=f"Retrieval ({next(iter(report.values()))['queries']} judged queries)")
+    console.print(_figures_table(report))
+    if any("vs" in figures for figures in report.values()):
+        console.print(_comparisons_table(report))
+
+
+def _interval(figures: dict, measure: str) -> str:
+    low, high = figures.get(f"{measure}_ci95") or (float("nan"), float("nan"))
+    return f"{figures[measure]:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _figures_table(report: dict) -> Table:
+    """Mode, nDCG@10 and recall@100, each with its 95% bootstrap interval."""
+    table = Table(title=f"Retrieval, {next(iter(report.values()))['queries']} judged queries: mean [95% interval]")
     for column in ("mode", "nDCG@10", "recall@100"):
         table.add_column(column, justify="left" if column == "mode" else "right")
     for m, figures in report.items():
-        table.add_row(m, f"{figures['ndcg@10']:.3f}", f"{figures['recall@100']:.3f}")
-    console.print(table)
+        table.add_row(m, _interval(figures, "ndcg@10"), _interval(figures, "recall@100"))
+    return table
+
+
+def _comparisons_table(report: dict) -> Table:
+    """One row per compared pair of modes: nDCG@10 difference, its interval, the test's p."""
+    table = Table(title="nDCG@10 differences, query by query", caption="p: paired randomization test")
+    for column in ("modes", "difference", "95% interval", "p"):
+        table.add_column(column, justify="left" if column == "modes" else "right")
+    for m, figures in report.items():
+        for other, compared in (figures.get("vs") or {}).items():
+            low, high = compared["ci95"]
+            table.add_row(f"{m} - {other}", f"{compared['ndcg@10_difference']:+.3f}", f"[{low:+.3f}, {high:+.3f}]",
+                          f"{compared['p_value']:.3f}")
+    return table

@@ -8,7 +8,10 @@ gold files); records of a ``jsonl`` source match on their record ``_id`` (the UR
 
 Measures (computed by ir-measures / pytrec_eval, the TREC tools): nDCG@10 with graded gains
 (Järvelin & Kekäläinen 2002; linear gain as in trec_eval and BEIR) and recall@100. Queries without
-any judged relevant document are left out of the averages, as trec_eval does.
+any judged relevant document are left out of the averages, as trec_eval does. Each average comes
+with its 95% bootstrap interval over queries, and modes are compared query by query (mean
+difference, its interval and the paired randomization test's p-value: :mod:`core.stats`), so a
+difference on a small query set can be told from noise.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import ir_measures
 from ir_measures import R, nDCG
 
 from classify.evaluation import file_key
+from core.stats import mean_interval, paired_comparison
 from index.backend import SearchIndex
 from index.query import MAX_QUERY_CHARS, SearchQuery
 
@@ -236,3 +240,34 @@ def score_run(qrels: list[ir_measures.Qrel], run: list[ir_measures.ScoredDoc]) -
     averages = {name: round(sum(p[name] for p in per_query.values()) / len(per_query), 4) if per_query else 0.0
                 for name in MEASURES}
     return averages | {"queries": len(per_query), "per_query": per_query}
+
+
+def add_uncertainty(report: dict[str, dict]) -> dict[str, dict]:
+    """``report`` (mode -> :func:`score_run` result, all over the same queries) with, per mode,
+    ``"<measure>_ci95": [low, high]`` (bootstrap over queries, :func:`core.stats.mean_interval`)
+    and ``"vs": {EARLIER_MODE: {"ndcg@10_difference", "ci95", "p_value"}}`` comparing its nDCG@10
+    with each mode before it in ``report`` (:func:`core.stats.paired_comparison`: mean of this
+    mode's per-query nDCG@10 minus the other's). A new dict; ``report`` is not changed. Raises
+    ValueError when two modes were scored on different queries."""
+    out: dict[str, dict] = {}
+    for position, (mode, figures) in enumerate(report.items()):
+        per_query = figures["per_query"]
+        entry = dict(figures)
+        if per_query:
+            for measure in MEASURES:
+                entry[f"{measure}_ci95"] = list(mean_interval([q[measure] for q in per_query.values()]))
+        comparisons = {}
+        for other, other_figures in list(report.items())[:position]:
+            if set(other_figures["per_query"]) != set(per_query):
+                raise ValueError(f"{mode} and {other} were scored on different queries")
+            if not per_query:
+                continue
+            ids = sorted(per_query)
+            compared = paired_comparison([per_query[q]["ndcg@10"] for q in ids],
+                                         [other_figures["per_query"][q]["ndcg@10"] for q in ids])
+            comparisons[other] = {"ndcg@10_difference": compared.difference, "ci95": list(compared.ci95),
+                                  "p_value": compared.p_value}
+        if comparisons:
+            entry["vs"] = comparisons
+        out[mode] = entry
+    return out

@@ -154,6 +154,12 @@ def test_eval_search_json_per_mode(hub):
     assert report["semantic"]["ndcg@10"] == 1.0 and report["hybrid"]["ndcg@10"] == 1.0
     assert report["bm25"]["per_query"]["Q1"] == {"ndcg@10": 1.0, "recall@100": 1.0}
     assert report["semantic"]["recall@100"] == 1.0
+    # each figure with its bootstrap interval; each mode compared with the modes before it
+    assert report["hybrid"]["ndcg@10_ci95"] == [1.0, 1.0]
+    assert set(report["hybrid"]["vs"]) == {"bm25", "semantic"} and "vs" not in report["bm25"]
+    assert report["hybrid"]["vs"]["semantic"] == {"ndcg@10_difference": 0.0, "ci95": [0.0, 0.0], "p_value": 1.0}
+    table = CliRunner().invoke(app, ["eval", "search", "--queries", str(hub / "q.tsv"), "--qrels", str(hub / "r.tsv")])
+    assert table.exit_code == 0 and "hybrid - semantic" in table.stdout and "paired randomization test" in table.stdout
 
 
 def test_judgment_files_without_a_header_lose_no_row(tmp_path):
