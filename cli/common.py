@@ -9,11 +9,37 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 console = Console()
 err = Console(stderr=True)
 
 ConfigOption = typer.Option(None, "--config", help="YAML settings file (overrides config/settings.yaml)")
+
+
+def setup_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean the hub cannot run as configured, whatever the command: the embedding model
+    is missing (ModelNotFound) or cannot be exported (OnnxUnavailable), or the index holds vectors
+    of another dimension or model (IndexMismatch). Imported when needed (they pull numpy in)."""
+    from index.backend import IndexMismatch
+    from index.embedding import ModelNotFound
+    from index.onnx_embedding import OnnxUnavailable
+
+    return IndexMismatch, ModelNotFound, OnnxUnavailable
+
+
+class HubGroup(TyperGroup):
+    """The top command group: a :func:`setup_errors` error raised by any command is printed as one
+    red line on stderr (it says what to change) with exit status 2, instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not isinstance(exc, setup_errors()):
+                raise
+            err.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)  # one line: logs keep it whole
+            raise typer.Exit(2) from None
 
 
 def load_cli_settings(config: Optional[Path], **overrides):

@@ -21,9 +21,12 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # default 20 s fails under load
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.",
+from cli.common import (  # noqa: E402
+    ConfigOption, HubGroup, console, err, error_messages, load_cli_settings, load_cli_taxonomy,
+)
+
+app = typer.Typer(help="Evidence Hub: turn published evidence into a searchable evidence base.", cls=HubGroup,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-from cli.common import ConfigOption, console, err, error_messages, load_cli_settings, load_cli_taxonomy  # noqa: E402
 from cli.classify_cmds import eval_app, reclassify, train_classifier  # noqa: E402
 from cli.ops_cmds import retry_failed, schedule_app, status  # noqa: E402
 

@@ -11,7 +11,7 @@ from crawl.fetch import Fetcher
 from crawl.registry import Registry
 from crawl.robots import RobotsPolicy
 from extractors.isolation import ExtractionPool
-from index.backend import SearchIndex
+from index.backend import EmbeddingModelId, SearchIndex
 from index.embedding import Embedder
 
 
@@ -60,7 +60,7 @@ class HubContext:
     @cached_property
     def index(self) -> SearchIndex:
         """The search index backend chosen by ``settings.index.backend``."""
-        index = open_index(self.settings, self.embedder.dimension)
+        index = open_index(self.settings, self.embedder.dimension, self.embedder.model_id)
         self._closers.append(index.close)
         return index
 
@@ -83,11 +83,12 @@ class HubContext:
             self._closers.pop()()
 
 
-def open_index(settings: Settings, dimension: int) -> SearchIndex:
-    """Open the configured index backend for embeddings of size ``dimension``.
+def open_index(settings: Settings, dimension: int, embedding_model: EmbeddingModelId | None = None) -> SearchIndex:
+    """Open the configured index backend for embeddings of size ``dimension`` written by
+    ``embedding_model`` (recorded by a new index, checked against an existing one).
 
-    Raises IndexMismatch when the index holds another dimension; opensearch-py's errors when the
-    cluster cannot be reached.
+    Raises IndexMismatch when the index holds another dimension or model; opensearch-py's errors
+    when the cluster cannot be reached.
     """
     if settings.index.backend == "opensearch":
         from index.opensearch import OpenSearchIndex
@@ -97,8 +98,8 @@ def open_index(settings: Settings, dimension: int) -> SearchIndex:
             hosts=cfg.hosts, dimension=dimension, index_prefix=cfg.index_prefix, username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None, verify_certs=cfg.verify_certs,
             ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None, timeout_s=cfg.timeout_s,
-            max_retries=cfg.max_retries, hybrid=settings.search.hybrid,
+            max_retries=cfg.max_retries, hybrid=settings.search.hybrid, embedding_model=embedding_model,
         )
     from index.embedded import EmbeddedIndex
 
-    return EmbeddedIndex(settings.index_path, dimension, hybrid=settings.search.hybrid)
+    return EmbeddedIndex(settings.index_path, dimension, hybrid=settings.search.hybrid, embedding_model=embedding_model)

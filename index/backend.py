@@ -5,6 +5,7 @@ The same contract test suite (tests/test_index_contract.py) runs unchanged again
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -14,7 +15,49 @@ from index.query import SearchFilters, SearchQuery, SearchResponse
 
 
 class IndexMismatch(RuntimeError):
-    """The index cannot be used as configured (e.g. it holds vectors of another dimension)."""
+    """The index cannot be used as configured (e.g. it holds vectors of another dimension, or of
+    another embedding model)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingModelId:
+    """Which embedding model wrote an index's vectors: ``name`` as configured (``embedding.model``)
+    and ``digest``, the SHA-256 (hex) of the model folder's files
+    (:func:`index.embedding.model_folder_digest`). Two models of one dimension (all-MiniLM-L6-v2
+    and bge-small-en-v1.5 both give 384) write vectors that cannot be compared; the digest tells
+    them apart where the dimension cannot. The name is for messages only: one folder configured
+    by package name or by path is the same model."""
+
+    name: str
+    digest: str
+
+    def as_dict(self) -> dict[str, str]:
+        """``{"name", "digest"}``, as stored in the index."""
+        return {"name": self.name, "digest": self.digest}
+
+    @classmethod
+    def from_dict(cls, stored: object) -> EmbeddingModelId | None:
+        """The id stored by :meth:`as_dict`; None for anything else (an index written before ids)."""
+        if isinstance(stored, dict) and isinstance(stored.get("digest"), str):
+            return cls(name=str(stored.get("name") or "?"), digest=stored["digest"])
+        return None
+
+
+def check_embedding_model(stored: EmbeddingModelId | None, current: EmbeddingModelId | None, where: str) -> bool:
+    """Whether ``current`` should be recorded for the index at ``where`` (it holds no id yet: a new
+    index, or one written before ids were kept, which adopts the configured model). Raises
+    IndexMismatch when the index's vectors come from another model than ``current``."""
+    if current is None:
+        return False
+    if stored is None:
+        return True
+    if stored.digest != current.digest:
+        raise IndexMismatch(
+            f"{where} holds vectors of the embedding model {stored.name!r} (files sha256 {stored.digest[:12]}), "
+            f"but embedding.model is {current.name!r} (sha256 {current.digest[:12]}): semantic search would "
+            "compare vectors of two different models. Set embedding.model back to that model, or ingest into "
+            "a new data directory (EVIDENCE_HUB_HOME) or index_prefix with the new one")
+    return False
 
 
 @runtime_checkable

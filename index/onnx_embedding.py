@@ -58,6 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedding import add_files, model_files
+
 EXPORT_RECIPE = 2
 """Version of the export steps above; bump it when they change so that old caches are rebuilt."""
 
@@ -80,7 +82,6 @@ PROBE_TEXTS = [
 ]
 """Project-authored probe sentences of mixed lengths (one past ``max_seq_length``) for the build check."""
 
-_SKIP_DIRS = {"onnx", "openvino", ".git", "__pycache__"}
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +113,7 @@ def source_fingerprint(model_path: Path) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps({"recipe": EXPORT_RECIPE, "torch": torch.__version__, "transformers": transformers.__version__,
                               "onnx": onnx_version, "onnxruntime": onnxruntime.__version__}).encode())
-    root = Path(model_path)
-    for dirpath, dirnames, filenames in sorted(os.walk(root, followlinks=True)):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            with open(path, "rb") as handle:
-                digest.update(hashlib.file_digest(handle, "sha256").digest())
-    return digest.hexdigest()
+    return add_files(digest, Path(model_path), model_files(Path(model_path))).hexdigest()
 
 
 def cache_folder(cache_dir: Path, model_name: str, fingerprint: str) -> Path:

@@ -51,7 +51,7 @@ from opensearchpy.helpers import expand_action, scan
 
 from core.models import Chunk, IndexedDocument
 from config.settings import HybridSettings
-from index.backend import IndexMismatch
+from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model
 from index.query import (
     CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fuse, highlight, is_constrained,
@@ -429,18 +429,20 @@ class OpenSearchIndex:
     up to ``max_retries`` times. ``hybrid`` (``config.settings.HybridSettings``; its defaults when
     None) is how hybrid search fuses BM25 and kNN. Creates the indices and aliases when missing
     (:meth:`ensure`); raises :class:`index.backend.IndexMismatch` when the existing chunks index
-    holds vectors of another dimension. Safe to share between threads.
+    holds vectors of another dimension, or (``embedding_model`` given) of another model: the model is
+    recorded in the chunks mapping's ``_meta``. Safe to share between threads.
     """
 
     def __init__(self, *, hosts: list[str], dimension: int, index_prefix: str = "evidence-hub",
                  username: str | None = None, password: str | None = None, verify_certs: bool = True,
                  ca_certs: str | None = None, timeout_s: float = 30, max_retries: int = 3,
-                 hybrid: HybridSettings | None = None):
+                 hybrid: HybridSettings | None = None, embedding_model: EmbeddingModelId | None = None):
         if not hosts:
             raise ValueError("hosts is empty")
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]*", index_prefix):
             raise ValueError(f"index_prefix {index_prefix!r}: use lower-case letters, digits, '-', '_', '.'")
         self.dimension = dimension
+        self.embedding_model = embedding_model
         self.prefix = index_prefix
         self.hybrid = hybrid or HybridSettings()
         self.max_retries = max_retries
@@ -484,7 +486,12 @@ class OpenSearchIndex:
         return f"{self.prefix}-{kind}-v{version}"
 
     def _mapping(self, kind: str) -> dict:
-        return documents_mapping() if kind == "documents" else chunks_mapping(self.dimension)
+        if kind == "documents":
+            return documents_mapping()
+        mapping = chunks_mapping(self.dimension)
+        if self.embedding_model is not None:
+            mapping["mappings"]["_meta"] = {"embedding_model": self.embedding_model.as_dict()}
+        return mapping
 
     def _versions(self) -> dict[str, dict[str, bool]]:
         """Physical indices per kind: {kind: {name: behind_alias}}."""
@@ -548,7 +555,8 @@ class OpenSearchIndex:
                     self._client.indices.put_mapping(index=name, body={"properties": missing})
 
     def _check_chunks_mapping(self) -> None:
-        """Raise IndexMismatch when the chunks index has no ``knn_vector`` of this model's dimension;
+        """Raise IndexMismatch when the chunks index has no ``knn_vector`` of this model's dimension
+        or records another embedding model (one that records none adopts this one);
         log a warning when it analyses text with another analyzer than :data:`TEXT_ANALYZER` (an
         index built before it: ``english``, or ``hub_text`` with the ``standard`` tokenizer):
         searches work, but stop words, accents and words joined by apostrophes match differently
@@ -562,6 +570,11 @@ class OpenSearchIndex:
             if stored != self.dimension:
                 raise IndexMismatch(f"{name} holds {stored}-dimensional embeddings but the model gives "
                                     f"{self.dimension}; re-index with the original model or use a new index_prefix")
+            meta = info.get("mappings", {}).get("_meta") or {}
+            if check_embedding_model(EmbeddingModelId.from_dict(meta.get("embedding_model")), self.embedding_model,
+                                     name):
+                self._client.indices.put_mapping(index=name, body={"_meta": {
+                    **meta, "embedding_model": self.embedding_model.as_dict()}})
             analyzer = properties.get("body", {}).get("analyzer")
             if analyzer != TEXT_ANALYZER:
                 log.warning("%s analyses text with %r, not %r: stop words, accents and words joined by "

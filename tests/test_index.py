@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from core.models import Chunk, IndexedDocument, LabelScore, Page
 from index.chunking import chunk_pages
+from index.backend import EmbeddingModelId
 from index.embedded import EmbeddedIndex, IndexMismatch
 from index.query import (
     SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, query_terms,
@@ -222,6 +223,24 @@ def test_committed_data_survives_reopen_and_dimension_is_checked(index, tmp_path
     reopened.close()
     with pytest.raises(IndexMismatch, match="384-dimensional"):
         EmbeddedIndex(tmp_path / "index.sqlite", 768)
+
+
+def test_an_index_records_its_embedding_model_and_refuses_another(index, tmp_path, embedder):
+    """Two models of one dimension write vectors that cannot be compared: the index records the
+    model (one written before models were recorded adopts the first that opens it)."""
+    index.close()
+    path = tmp_path / "index.sqlite"
+    minilm, other = EmbeddingModelId("all-MiniLM-L6-v2", "a" * 64), EmbeddingModelId("bge-small", "b" * 64)
+    EmbeddedIndex(path, embedder.dimension, embedding_model=minilm).close()  # adopts
+    with pytest.raises(IndexMismatch, match="holds vectors of the embedding model 'all-MiniLM-L6-v2'.*'bge-small'"):
+        EmbeddedIndex(path, embedder.dimension, embedding_model=other)
+    same = EmbeddedIndex(path, embedder.dimension, embedding_model=EmbeddingModelId("/a/path/to/it", "a" * 64))
+    assert same.count() == 3  # one folder named by package or by path is one model
+    same._set_meta("embedding_model", "{not json")  # a damaged record is no record: adopted again
+    same.close()
+    EmbeddedIndex(path, embedder.dimension, embedding_model=other).close()
+    with pytest.raises(IndexMismatch, match="'bge-small'"):
+        EmbeddedIndex(path, embedder.dimension, embedding_model=minilm)
 
 
 def test_prefix_reaches_words_longer_than_their_stem_also_in_an_older_index(index, tmp_path, embedder):

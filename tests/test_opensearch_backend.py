@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from core.models import Chunk, IndexedDocument, LabelScore
-from index.backend import IndexMismatch, SearchIndex
+from index.backend import EmbeddingModelId, IndexMismatch, SearchIndex
 from index.query import SearchFilters, SearchQuery
 
 URL_VARIABLE = "EVIDENCE_HUB_OPENSEARCH_URL"
@@ -50,10 +50,10 @@ def make_index(opensearch_url, embedder):
 
     made = []
 
-    def make(prefix: str | None = None, dimension: int | None = None):
+    def make(prefix: str | None = None, dimension: int | None = None, embedding_model=None):
         prefix = prefix or f"test-{uuid4().hex[:8]}"
         idx = OpenSearchIndex(hosts=[opensearch_url], dimension=dimension or embedder.dimension,
-                              index_prefix=prefix, timeout_s=60)
+                              index_prefix=prefix, timeout_s=60, embedding_model=embedding_model)
         made.append(idx)
         return idx
 
@@ -233,6 +233,24 @@ def test_dimension_mismatch_raises(index, make_index):
         make_index(prefix=index.prefix, dimension=768)
     reopened = make_index(prefix=index.prefix)
     assert reopened.count() == 3
+
+
+def test_an_index_records_its_embedding_model_and_refuses_another(index, make_index):
+    """Two models of one dimension write vectors that cannot be compared: the chunks mapping's
+    ``_meta`` records the model (an index without one adopts the first model that opens it)."""
+    minilm, other = EmbeddingModelId("all-MiniLM-L6-v2", "a" * 64), EmbeddingModelId("bge-small", "b" * 64)
+    adopted = make_index(prefix=index.prefix, embedding_model=minilm)  # `index` was opened without a model
+    meta = next(iter(adopted.client.indices.get_mapping(index=adopted.chunks_alias).values()))["mappings"]["_meta"]
+    assert meta == {"embedding_model": {"name": "all-MiniLM-L6-v2", "digest": "a" * 64}}
+    with pytest.raises(IndexMismatch, match="holds vectors of the embedding model 'all-MiniLM-L6-v2'.*'bge-small'"):
+        make_index(prefix=index.prefix, embedding_model=other)
+    assert make_index(prefix=index.prefix, embedding_model=EmbeddingModelId("/a/path/to/it", "a" * 64)).count() == 3
+    assert adopted.reindex() == "v2"  # the next version carries the record
+    with pytest.raises(IndexMismatch, match="holds vectors of the embedding model"):
+        make_index(prefix=index.prefix, embedding_model=other)
+    fresh = make_index(embedding_model=other)
+    meta = next(iter(fresh.client.indices.get_mapping(index=fresh.chunks_alias).values()))["mappings"]["_meta"]
+    assert meta["embedding_model"]["name"] == "bge-small"
 
 
 def _open_older_index(make_index, caplog, chunks: dict):
