@@ -41,6 +41,7 @@ from benchmarks.common import hub_json, set_bench_environment  # noqa: E402
 set_bench_environment()
 
 from benchmarks.results_io import JsonReport  # noqa: E402
+from core.stats import format_p_value  # noqa: E402
 
 
 def ingest(corpus: Path, home: Path, report: JsonReport) -> None:
@@ -161,7 +162,7 @@ def main() -> int:
         for other, compared in (figures.get("vs") or {}).items():
             pair = f"search_{mode}_vs_{other}"
             print(f"retrieval {mode} - {other}: nDCG@10 {compared['ndcg@10_difference']:+.3f}, 95% interval "
-                  f"[{compared['ci95'][0]:+.3f}, {compared['ci95'][1]:+.3f}], randomization test p {compared['p_value']:.3f}")
+                  f"[{compared['ci95'][0]:+.3f}, {compared['ci95'][1]:+.3f}], randomization test p {format_p_value(compared['p_value'])}")
             report.add(f"{pair}_difference", compared["ndcg@10_difference"],
                        f"mean per-query nDCG@10 of {mode} minus {other} (-1 to 1)")
             report.add(f"{pair}_ci_low", compared["ci95"][0], f"{mode} - {other}: 95% bootstrap interval, low end")

@@ -444,6 +444,13 @@ def _generic(r: Report, name: str, result: dict | None, intro: str, limit: int =
         r.add(f"… and {len(rows) - limit} more figures in `benchmarks/results/{name}.json`.")
 
 
+def _p_value(p: float | None) -> str:
+    """A p-value cell (:func:`core.stats.format_p_value`); ``—`` when absent."""
+    from core.stats import format_p_value
+
+    return "—" if p is None else format_p_value(p)
+
+
 def _interval(f: dict, name: str, spec: str = ".3f") -> str:
     """``[low, high]`` from the figures ``<name>_ci_low`` / ``<name>_ci_high``; ``—`` when absent."""
     low, high = f.get(f"{name}_ci_low"), f.get(f"{name}_ci_high")
@@ -471,7 +478,7 @@ def section_retrieval(r: Report, results: dict[str, dict]) -> None:
                   "the two modes apart.",
                   table(["modes", "difference", "95% interval", "p"],
                         [[f"{m} − {o}", fmt(f.get(f"search_{m}_vs_{o}_difference"), "+.3f"),
-                          _interval(f, f"search_{m}_vs_{o}", "+.3f"), fmt(f.get(f"search_{m}_vs_{o}_p"))]
+                          _interval(f, f"search_{m}_vs_{o}", "+.3f"), _p_value(f.get(f"search_{m}_vs_{o}_p"))]
                          for m, o in pairs]))
         r.plot(bar_groups(r.plots / "retrieval-dev.png", list(MODES),
                           {"nDCG@10": [f.get(f"search_{m}_ndcg10") for m in MODES],

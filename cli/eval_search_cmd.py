@@ -97,6 +97,8 @@ def _figures_table(report: dict) -> Table:
 
 def _comparisons_table(report: dict) -> Table:
     """One row per compared pair of modes: nDCG@10 difference, its interval, the test's p."""
+    from core.stats import format_p_value
+
     table = Table(title="nDCG@10 differences, query by query", caption="p: paired randomization test")
     for column in ("modes", "difference", "95% interval", "p"):
         table.add_column(column, justify="left" if column == "modes" else "right")
@@ -104,5 +106,5 @@ def _comparisons_table(report: dict) -> Table:
         for other, compared in (figures.get("vs") or {}).items():
             low, high = compared["ci95"]
             table.add_row(f"{m} - {other}", f"{compared['ndcg@10_difference']:+.3f}", f"[{low:+.3f}, {high:+.3f}]",
-                          f"{compared['p_value']:.3f}")
+                          format_p_value(compared["p_value"]))
     return table

@@ -96,3 +96,9 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], *, seed: int = 0) 
         p_value = float(test.pvalue)
     return PairedComparison(difference=round(float(differences.mean()), 4), ci95=interval,
                             p_value=round(p_value, 4), items=len(a_values))
+
+
+def format_p_value(p: float) -> str:
+    """A p-value for a table: three decimals, or ``< 0.001`` below that (a randomization test of
+    ``PERMUTATIONS`` resamples cannot resolve smaller values; "0.000" would read as impossible)."""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

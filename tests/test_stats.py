@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from classify.evaluation import report_json, score_kind
-from core.stats import bootstrap_interval, mean_interval, paired_comparison
+from core.stats import bootstrap_interval, format_p_value, mean_interval, paired_comparison
 from index.evaluation import add_uncertainty
 
 
@@ -100,3 +100,7 @@ def test_retrieval_modes_are_compared_query_by_query_with_the_modes_before_them(
 def test_modes_scored_on_different_queries_are_not_compared():
     with pytest.raises(ValueError, match="different queries"):
         add_uncertainty({"bm25": _figures({"q1": 1.0}), "hybrid": _figures({"q2": 1.0})})
+
+
+def test_p_values_too_small_to_resolve_are_not_printed_as_zero():
+    assert format_p_value(0.00005) == "< 0.001" and format_p_value(0.256) == "0.256"
