@@ -98,7 +98,7 @@ class Hub:
     def search(self, query: SearchQuery) -> SearchResponse:
         """Run ``query`` on the index (the query text is embedded for semantic and hybrid modes).
         Raises ValueError for a query the index rejects (e.g. a cursor of another query)."""
-        vector = self.ctx.embedder.encode([query.text])[0] if query.mode != "bm25" else None
+        vector = self.ctx.embedder.encode([query.text], "query")[0] if query.mode != "bm25" else None
         return self.ctx.index.search(query, vector)
 
     def export_records(self, query: SearchQuery | None, filters: SearchFilters, limit: int
@@ -110,7 +110,7 @@ class Hub:
             hits = self.catalogue.browse(filters, [], limit).hits
             return (r for r in (self._record(h.id, None) for h in hits) if r is not None)
         first = self.search(query.model_copy(update={"limit": min(EXPORT_PAGE, limit), "facets": []}))
-        vector = self.ctx.embedder.encode([query.text])[0] if query.mode != "bm25" else None
+        vector = self.ctx.embedder.encode([query.text], "query")[0] if query.mode != "bm25" else None
 
         def walk() -> Iterator[ExportRecord]:
             """The records, page by page."""
@@ -154,7 +154,7 @@ class Hub:
                 cells.setdefault(theme, {})[area] = count
             total = self.catalogue.browse(filters, [], 1).total
         else:
-            vector = self.ctx.embedder.encode([query.text])[0] if query.mode != "bm25" else None
+            vector = self.ctx.embedder.encode([query.text], "query")[0] if query.mode != "bm25" else None
             base = query.model_copy(update={"limit": 1, "offset": 0, "cursor": None, "facets": ["theme"]})
             response = self.ctx.index.search(base, vector)
             total = response.total

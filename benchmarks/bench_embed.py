@@ -110,15 +110,15 @@ def worker(name: str, passages: list[str], queries: list[str], repeats: int, cac
     passes = []
     for _ in range(repeats):
         c0, w0 = time.process_time(), time.perf_counter()
-        vectors = embedder.encode(passages)
+        vectors = embedder.encode(passages, "document")
         passes.append((time.perf_counter() - w0, time.process_time() - c0))
     w0 = time.perf_counter()
-    query_vectors = embedder.encode(queries)
+    query_vectors = embedder.encode(queries, "query")
     queries_s = time.perf_counter() - w0
     singles = []
     for query in queries[:100]:
         w0 = time.perf_counter()
-        embedder.encode([query])
+        embedder.encode([query], "query")
         singles.append(time.perf_counter() - w0)
     np.save(Path(out_dir) / f"{name}_passages.npy", vectors)
     np.save(Path(out_dir) / f"{name}_queries.npy", query_vectors)

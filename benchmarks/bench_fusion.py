@@ -65,7 +65,7 @@ def retrieve(name: str, home: Path, queries_path: Path, qrels_path: Path, cache:
     texts = {qid: fit_query(t) for qid, t in texts.items() if qid in judged}
     keys = {doc_id: document_key(url) for doc_id, url in index._db.execute("SELECT id, url FROM documents")}
     out: dict = {"keys": keys, "queries": {}}
-    vectors = embedder.encode(list(texts.values()))
+    vectors = embedder.encode(list(texts.values()), "query")
     for (qid, text), vector in zip(texts.items(), vectors):
         try:
             query = SearchQuery(text=text, mode="hybrid", limit=DEPTH)

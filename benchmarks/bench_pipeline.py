@@ -184,7 +184,7 @@ def main() -> int:
 
     classifier = TaxonomyClassifier(load_taxonomy(settings.taxonomy_file), embedder, settings.classification.model_copy(update={"method": "zero_shot"}))
     small = [(u, d, doc, c[:40]) for u, d, doc, c in chunked]  # first 40 chunks a document keeps this short
-    vectors = [embedder.encode([x.text for x in c]) for *_, c in small]
+    vectors = [embedder.encode([x.text for x in c], "document") for *_, c in small]
     _, classify_s = timed(lambda: [classifier.classify([x.text for x in c], v) for (*_, c), v in zip(small, vectors)])
     rows.append(("classify", f"{len(small) / classify_s:.1f} docs/s", "-", "-"))
     report.add("classify_docs_per_s", len(small) / classify_s, "zero-shot classification documents/s (first 40 chunks)")

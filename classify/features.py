@@ -145,9 +145,9 @@ class LabelProfiles:
             for text in [f"{label.label}. {label.description}", *label.examples]:
                 texts.append(text)
                 owners.append(i)
-        vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dimension), np.float32)
+        vectors = embedder.encode(texts, "query") if texts else np.zeros((0, embedder.dimension), np.float32)
         keywords = [keyword_list(label.keywords) for label in labels]
-        scope_vector = embedder.encode([scope.description])[0] if scope is not None else None
+        scope_vector = embedder.encode([scope.description], "query")[0] if scope is not None else None
         scope_keywords = [keyword_words(k) for k in scope.keywords if keyword_words(k)] if scope is not None else []
         languages = {lang for label in labels for lang in label.keywords_by_language}
         languages |= set(scope.keywords_by_language) if scope is not None else set()

@@ -45,7 +45,7 @@ def reclassify_index(index: SearchIndex, classifier: TaxonomyClassifier, embedde
 
     def flush() -> None:
         titles = [doc.title for doc, _, _ in pending if doc.title]
-        title_vectors = iter(embedder.encode(titles)) if titles else iter(())
+        title_vectors = iter(embedder.encode(titles, "document")) if titles else iter(())
         index.upsert_many([(doc, chunks, vectors, next(title_vectors) if doc.title else None)
                            for doc, chunks, vectors in pending])
         pending.clear()

@@ -155,7 +155,7 @@ def _search(settings, text: str, mode: str, filters: dict, limit: int, **options
     try:
         if settings.index.backend == "embedded" and not settings.index_path.exists():
             return None
-        vector = ctx.embedder.encode([text])[0] if mode != "bm25" else None
+        vector = ctx.embedder.encode([text], "query")[0] if mode != "bm25" else None
         return ctx.index.search(query, vector)
     finally:
         ctx.close()

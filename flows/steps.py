@@ -397,8 +397,8 @@ def index_document(ctx: HubContext, source: Source, outcome: Outcome) -> Outcome
         if len(chunks) > ctx.settings.chunking.max_chunks:  # bound one document's cost
             chunks = chunks[: ctx.settings.chunking.max_chunks]
             doc.quality.flags.append("truncated")
-        vectors = ctx.embedder.encode([c.text for c in chunks])
-        title_vector = ctx.embedder.encode([doc.title])[0] if doc.title else None
+        vectors = ctx.embedder.encode([c.text for c in chunks], "document")
+        title_vector = ctx.embedder.encode([doc.title], "document")[0] if doc.title else None
     except Exception as exc:  # noqa: BLE001 - one document's failure, recorded
         reason = f"embedding failed: {exc.__class__.__name__}: {exc}"
         ctx.registry.mark(outcome.url, "failed", stage="embed", reason=reason)

@@ -200,18 +200,31 @@ class Embedder:
             return get_onnx_encoder(model, resolve_model_path(self.settings.model), self.settings.model,
                                     self.onnx_cache_dir, self.settings.onnx_quantize)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def prompt(self, prompt_name: str | None) -> str:
+        """The model's prompt called ``prompt_name`` (``"query"``, ``"document"``), the text put
+        before each input, from the ``prompts`` of its ``config_sentence_transformers.json`` (the
+        sentence-transformers convention; e5 models want ``"query: "`` and ``"passage: "``); ``""``
+        when the model has none (all-MiniLM-L6-v2) or ``prompt_name`` is None."""
+        if not prompt_name:
+            return ""
+        return (getattr(self.model, "prompts", None) or {}).get(prompt_name) or ""
+
+    def encode(self, texts: list[str], prompt_name: str | None = None) -> np.ndarray:
         """Embed texts; returns shape (len(texts), dimension), dtype float32, unit length.
-        Texts longer than the model's ``max_seq_length`` word pieces are truncated (both backends)."""
+        ``prompt_name`` says what the texts are: ``"query"`` (search queries, label descriptions) or
+        ``"document"`` (passages, titles); the model's prompt of that name (:meth:`prompt`) goes
+        before each text, on every backend. Texts longer than the model's ``max_seq_length`` word
+        pieces are truncated (both backends)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        prompt = self.prompt(prompt_name)
         if self.settings.backend in EXPORT_BACKENDS:
             encoder = self.onnx
             with self._lock:
-                return encoder.encode(list(texts), batch_size=self.settings.batch_size)
-        with self._lock:
-            vectors = self.model.encode(texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
+                return encoder.encode([prompt + text for text in texts], batch_size=self.settings.batch_size)
+        with self._lock:  # sentence-transformers adds the prompt (and keeps it out of pooling if the model says so)
+            vectors = self.model.encode(texts, prompt=prompt or None, batch_size=self.settings.batch_size,
+                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         vectors = vectors.astype(np.float32, copy=False)
         if self._precision != "float32":  # normalised in bfloat16 by the model: unit length again in float32
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -186,7 +186,7 @@ def run_queries(index: SearchIndex, embedder, queries: dict[str, str], mode: str
     run = []
     for query_id, text in queries.items():
         text = fit_query(text)
-        vector = embedder.encode([text])[0] if mode != "bm25" else None
+        vector = embedder.encode([text], "query")[0] if mode != "bm25" else None
         try:
             hits = index.search(SearchQuery(text=text, mode=mode, limit=depth), vector).hits
         except ValueError:

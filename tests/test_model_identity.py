@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 
+import numpy as np
+
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -57,3 +59,23 @@ def test_searching_an_index_with_another_model_is_a_clear_error(tmp_path, monkey
     monkeypatch.setenv("EVIDENCE_HUB_EMBEDDING__MODEL", str(tmp_path / "nowhere"))
     missing = CliRunner().invoke(app, ["search", "family hubs"])
     assert missing.exit_code == 2 and "nor a local model folder" in missing.stderr
+
+
+def test_a_model_with_query_and_document_prompts_gets_them_before_each_text(tmp_path, embedder):
+    """e5-style models want "query: " / "passage: " before their inputs; the hub passes the
+    model's own prompts (config_sentence_transformers.json) for queries and for passages."""
+    from config.settings import EmbeddingSettings
+    from index.embedding import Embedder
+
+    _, copy = _linked_copy(tmp_path)
+    config = copy / "config_sentence_transformers.json"
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    _rewrite(config, json.dumps(settings | {"prompts": {"query": "query: ", "document": "passage: "}}))
+    prompted = Embedder(EmbeddingSettings(model=str(copy)))
+    assert prompted.prompt("query") == "query: " and prompted.prompt(None) == ""
+    text = "joint commissioning between councils and the NHS"
+    expected = embedder.encode([f"query: {text}", f"passage: {text}", text])
+    got = np.vstack([prompted.encode([text], "query"), prompted.encode([text], "document"), prompted.encode([text])])
+    assert np.allclose(got, expected, atol=1e-5)
+    assert float(expected[0] @ expected[2]) < 0.999  # the prompt changed the vector
+    assert embedder.prompt("query") == "" and np.allclose(embedder.encode([text], "query"), expected[2], atol=1e-6)
