@@ -2,7 +2,7 @@
 A script, not a test; prints figures, asserts nothing.
 
     python benchmarks/bench_eval.py [--corpus ../shared/corpus/docs] [--labels ../shared/labels]
-                                    [--home DIR] [--json PATH]
+                                    [--home DIR] [--json PATH] [--model MODEL]
 
 1. Ingests ``--corpus`` the way the test fixture ``corpus_run`` does (tests/conftest.py): the
    folder served on 127.0.0.1 by ``demo.server.StaticSite``, one sitemap source, the real Prefect
@@ -44,14 +44,16 @@ from benchmarks.results_io import JsonReport  # noqa: E402
 from core.stats import format_p_value  # noqa: E402
 
 
-def ingest(corpus: Path, home: Path, report: JsonReport) -> None:
-    """Serve ``corpus`` on 127.0.0.1 and ingest it from its sitemap into ``home`` (real flow)."""
+def ingest(corpus: Path, home: Path, report: JsonReport, model: str | None = None) -> None:
+    """Serve ``corpus`` on 127.0.0.1 and ingest it from its sitemap into ``home`` (real flow), with
+    ``model`` as ``embedding.model`` when given."""
     from config import load_settings
     from config.sources import Source
     from demo.server import StaticSite
     from flows.ingest import run_ingest
 
-    settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0})
+    settings = load_settings(home=str(home), fetch={"allow_networks": ["127.0.0.1/32"], "min_delay_s": 0.0},
+                             **({"embedding": {"model": model}} if model else {}))
     with StaticSite(corpus) as site:
         started = time.perf_counter()
         summary = run_ingest([Source(name="corpus", kind="sitemap", url=site.base_url + "/sitemap.xml")], settings)
@@ -65,11 +67,12 @@ def ingest(corpus: Path, home: Path, report: JsonReport) -> None:
     report.add("ingest_docs_per_s", summary.discovered / seconds, "documents/s end to end (discovered / seconds)")
 
 
-def run_hub(home: Path, report: JsonReport, failed: list[str], name: str, *args: str) -> dict:
-    """``evidence-hub ARGS --json`` on ``home`` (:func:`benchmarks.common.hub_json`); on failure its
-    stderr tail is recorded as ``<name>_error``, ``name`` is appended to ``failed`` and {} returned."""
+def run_hub(home: Path, report: JsonReport, failed: list[str], name: str, *args: str, model: str | None = None) -> dict:
+    """``evidence-hub ARGS --json`` on ``home`` (:func:`benchmarks.common.hub_json`, ``model`` as
+    ``embedding.model`` when given); on failure its stderr tail is recorded as ``<name>_error``,
+    ``name`` is appended to ``failed`` and {} returned."""
     try:
-        return hub_json(home, *args)
+        return hub_json(home, *args, model=model)
     except subprocess.CalledProcessError as exc:
         failed.append(name)
         report.add(f"{name}_error", (exc.stderr or "")[-500:], f"why `evidence-hub {' '.join(args)}` failed")
@@ -108,6 +111,8 @@ def main() -> int:
                         help="data directory for the corpus index (default: a new temporary one); "
                              "an existing index there is reused")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as flat JSON here")
+    parser.add_argument("--model", default=None, help="embedding.model for this run (default: the shipped one); "
+                                                      "a packaged name or a sentence-transformers folder")
     args = parser.parse_args()
     for path in (args.corpus, args.labels):
         if not path.exists():
@@ -125,13 +130,14 @@ def main() -> int:
     else:
         if (home / "registry.sqlite").exists():
             report.add("ingest_resumed", True, "an interrupted ingest in --home was resumed (timing partial)")
-        ingest(args.corpus, home, report)
+        ingest(args.corpus, home, report, args.model)
         marker.write_text(str(args.corpus.resolve()) + "\n", encoding="utf-8")
 
     failed: list[str] = []
     gold = str(args.labels / "classification-dev.csv")
-    classify = run_hub(home, report, failed, "classify", "eval", "classify", "--gold", gold)
+    classify = run_hub(home, report, failed, "classify", "eval", "classify", "--gold", gold, model=args.model)
     report.add("classify_method", classify.get("method"), "classifier method as configured")
+    report.add("embedding_model", args.model or "shipped", "embedding.model of this run (shipped: config/settings.yaml)")
     report.add("classify_matched", classify.get("matched"), "gold documents found in the index")
     report.add("classify_unmatched", len(classify.get("unmatched") or []), "gold documents not in the index")
     add_averages(report, classify, "classify", "")
@@ -141,7 +147,7 @@ def main() -> int:
                 unit = "gold documents" if measure == "support" else "0-1"
                 report.add(f"classify_{kind}_{label}_{measure}", values.get(measure), f"{label}: {measure} ({unit})")
     # the supervised model on documents it never saw: 5-fold CV (seed 0), deciding as the hub does
-    cv = run_hub(home, report, failed, "classify_cv", "eval", "classify", "--gold", gold, "--cv", "5")
+    cv = run_hub(home, report, failed, "classify_cv", "eval", "classify", "--gold", gold, "--cv", "5", model=args.model)
     add_averages(report, cv, "classify_cv", ", supervised 5-fold CV (seed 0)")
 
     for facet in ("doc_type", "language"):  # single-valued, set by extraction's rules: micro F1 = accuracy
@@ -151,7 +157,7 @@ def main() -> int:
                        f"{facet.replace('_', ' ')}: {'accuracy' if name == 'micro_f1' else 'macro F1 over values'} (0-1)")
 
     search = run_hub(home, report, failed, "search", "eval", "search", "--queries", str(args.labels / "queries-dev.tsv"),
-                     "--qrels", str(args.labels / "qrels-dev.tsv"))
+                     "--qrels", str(args.labels / "qrels-dev.tsv"), model=args.model)
     for mode, figures in search.items():
         print(f"retrieval {mode}: nDCG@10 {figures['ndcg@10']:.3f}, recall@100 {figures['recall@100']:.3f} "
               f"({figures['queries']} judged queries)")

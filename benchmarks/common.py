@@ -29,10 +29,13 @@ def set_bench_environment(*, prefect_home: bool = True) -> None:
         os.environ.setdefault(name, value)
 
 
-def hub_json(home: Path, *args: str) -> dict:
-    """Run ``evidence-hub ARGS --json`` against the data directory ``home``; its stdout as JSON.
+def hub_json(home: Path, *args: str, model: str | None = None) -> dict:
+    """Run ``evidence-hub ARGS --json`` against the data directory ``home`` (with ``model`` as
+    ``embedding.model`` when given, else the shipped settings); its stdout as JSON.
     Raises ``subprocess.CalledProcessError`` when the command fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_HUB_")} | {"EVIDENCE_HUB_HOME": str(home)}
+    if model:
+        env["EVIDENCE_HUB_EMBEDDING__MODEL"] = model
     command = [sys.executable, "-m", "cli.main", *args, "--json"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
