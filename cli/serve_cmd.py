@@ -22,8 +22,14 @@ def serve(
     import uvicorn
 
     from api import create_app
+    from flows.context import HubContext
 
     settings = load_cli_settings(config)
+    ctx = HubContext(settings)  # model and index checked here: a setup error is one line, not a traceback
+    try:
+        ctx.index  # noqa: B018 - loads the model (kept for the server) and opens the index
+    finally:
+        ctx.close()
     app = create_app(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"Evidence Hub on [link=http://{shown}:{port}/]http://{shown}:{port}/[/link] "

@@ -56,6 +56,8 @@ def test_searching_an_index_with_another_model_is_a_clear_error(tmp_path, monkey
     assert result.exit_code == 2
     assert "holds vectors of the embedding model 'all-MiniLM-L6-v2'" in result.stderr
     assert "Traceback" not in result.output
+    served = CliRunner().invoke(app, ["serve", "--port", "0"])  # refused before the server starts
+    assert served.exit_code == 2 and "holds vectors of the embedding model" in served.stderr
     monkeypatch.setenv("EVIDENCE_HUB_EMBEDDING__MODEL", str(tmp_path / "nowhere"))
     missing = CliRunner().invoke(app, ["search", "family hubs"])
     assert missing.exit_code == 2 and "nor a local model folder" in missing.stderr
