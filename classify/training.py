@@ -127,8 +127,9 @@ def trainable(classifier: TaxonomyClassifier, documents: list[LabelledDocument])
         languages = sorted({d.language or "?" for d in documents if d not in learnable})
         raise ValueError(f"only {len(learnable)} of the {len(documents)} matched gold documents are in a language "
                          f"the embedding model reads (classification.model_languages: "
-                         f"{', '.join(classifier.settings.model_languages)}); training needs at least 2. The others "
-                         f"({', '.join(languages)}) are labelled from the taxonomy's keywords_by_language")
+                         f"{', '.join(classifier.settings.model_languages)}); training needs at least 2"
+                         + (f". The others ({', '.join(languages)}) are labelled from the taxonomy's "
+                            "keywords_by_language" if languages else ""))
     return learnable
 
 

@@ -43,6 +43,10 @@ def _labelled(ctx, gold: Path):
     except GoldError as exc:
         err.print(f"[red]gold file error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if not rows:
+        err.print(f"[red]{gold} has no gold rows[/red] (only a header?): add one row per labelled document",
+                  soft_wrap=True)
+        raise typer.Exit(2)
     documents, missing = labelled_documents(ctx.index, rows)
     if not documents:
         err.print(f"[red]none of the {len(rows)} gold files is in the index[/red] (matched by file name); "

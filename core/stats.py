@@ -79,7 +79,7 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], *, seed: int = 0) 
     """Compare two systems scored on the same items (``a[i]`` and ``b[i]`` are one query's scores
     under systems A and B): mean difference A - B, its bootstrap interval over items and the
     two-sided p-value of the paired randomization test (each item's pair swapped or not; exact
-    below ``PERMUTATIONS`` arrangements), at 95% confidence. Raises ValueError when the lengths differ or are 0."""
+    below ``PERMUTATIONS`` arrangements; exactly 1 for a single item), at 95% confidence. Raises ValueError when the lengths differ or are 0."""
     a_values, b_values = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a_values) != len(b_values):
         raise ValueError(f"paired scores need the same items: {len(a_values)} against {len(b_values)}")
@@ -87,8 +87,8 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], *, seed: int = 0) 
         raise ValueError("a paired comparison needs at least one item")
     differences = a_values - b_values
     interval = mean_interval(differences, seed=seed)
-    if np.allclose(differences, 0.0):
-        p_value = 1.0  # nothing differs: every arrangement gives 0
+    if np.allclose(differences, 0.0) or len(differences) == 1:
+        p_value = 1.0  # nothing differs, or one item: both arrangements are as extreme as observed
     else:
         test = stats.permutation_test((a_values, b_values), _mean_difference, permutation_type="samples",
                                       vectorized=True, n_resamples=PERMUTATIONS, alternative="two-sided",

@@ -15,8 +15,10 @@ indexing failure is still recorded with its reason (registry, run summary, Prefe
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
+from contextlib import closing
 
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
@@ -35,6 +37,7 @@ from crawl.politeness import HostStats
 from flows.context import HubContext
 from flows.records import IngestSummary, SourceRecorder
 from flows.steps import Outcome, discovery_fetch, fetch_and_extract, index_document
+from index.backend import EmbeddingModelId, check_embedding_model
 from index.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -118,6 +121,7 @@ def ingest_flow(sources: list[Source], settings: Settings, console: Console | No
     fetch_task = fetch_extract_task if fetch_task_retries is None else fetch_extract_task.with_options(
         retries=fetch_task_retries)
     ctx = HubContext(settings)
+    ctx.index  # noqa: B018 - model and index checked before anything is fetched: a setup error stops the run
     summary = IngestSummary(sources=[s.name for s in sources])
     run_id = uuid.uuid4().hex
     ctx.registry.start_run(run_id, summary.sources)
@@ -197,11 +201,29 @@ def run_ingest(sources: list[Source], settings: Settings, console: Console | Non
 
     runner = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
     use_private_ephemeral_api()
+    check_recorded_model(settings)  # before Prefect starts: a wrong model is one line, not a failed flow run
     warming = warm_embedder(settings)
     try:
         return ingest_flow.with_options(task_runner=runner)(sources, settings, console, fetch_task_retries)
     finally:
         warming.join()
+
+
+def check_recorded_model(settings: Settings) -> None:
+    """Raise IndexMismatch when the embedded index at ``settings.index_path`` records another
+    embedding model than ``settings.embedding.model`` (read-only, without loading the model: its
+    folder's digest only). Nothing to check for a missing index or the OpenSearch backend (the flow
+    checks both when it opens the index)."""
+    path = settings.index_path
+    if settings.index.backend != "embedded" or not path.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    except sqlite3.Error:  # not an index yet (no meta table), or unreadable: the flow's open reports it
+        return
+    check_embedding_model(EmbeddingModelId.from_json(row[0] if row else None),
+                          Embedder(settings.embedding).model_id, str(path))
 
 
 def warm_embedder(settings: Settings) -> threading.Thread:

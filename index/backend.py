@@ -5,6 +5,8 @@ The same contract test suite (tests/test_index_contract.py) runs unchanged again
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -36,6 +38,15 @@ class EmbeddingModelId:
         return {"name": self.name, "digest": self.digest}
 
     @classmethod
+    def from_json(cls, raw: str | None) -> EmbeddingModelId | None:
+        """The id in ``raw`` (JSON of :meth:`as_dict`, as the embedded index stores it); None when
+        ``raw`` is None, not JSON or not such an object."""
+        try:
+            return cls.from_dict(json.loads(raw)) if raw else None
+        except ValueError:
+            return None
+
+    @classmethod
     def from_dict(cls, stored: object) -> EmbeddingModelId | None:
         """The id stored by :meth:`as_dict`; None for anything else (an index written before ids)."""
         if isinstance(stored, dict) and isinstance(stored.get("digest"), str):
@@ -58,6 +69,19 @@ def check_embedding_model(stored: EmbeddingModelId | None, current: EmbeddingMod
             "compare vectors of two different models. Set embedding.model back to that model, or ingest into "
             "a new data directory (EVIDENCE_HUB_HOME) or index_prefix with the new one")
     return False
+
+
+def warn_adopted(where: str, model: EmbeddingModelId, stored: object, has_vectors: bool) -> None:
+    """Log (WARNING) that the index at ``where``, which holds vectors (``has_vectors``) but no
+    readable record of their model (``stored``: what was there, None when nothing), now records
+    ``model``: the hub cannot tell whose vectors they are, so a wrong model would go unnoticed."""
+    if not has_vectors and stored is None:
+        return  # a new, empty index: nothing to doubt
+    what = "no record of the embedding model" if stored is None else f"an unreadable model record ({str(stored)[:60]!r})"
+    logging.getLogger(__name__).warning(
+        "%s holds vectors but %s; recording %r as their model. If another model wrote them, semantic search "
+        "compares two models' vectors: ingest again into a new data directory or index_prefix", where, what,
+        model.name)
 
 
 @runtime_checkable

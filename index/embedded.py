@@ -29,7 +29,7 @@ import numpy as np
 
 from config.settings import HybridSettings
 from core.models import Chunk, IndexedDocument
-from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model
+from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model, warn_adopted
 from index.query import (
     CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, caseless_key,
     check_query_vector, clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fts5_clause,
@@ -122,11 +122,9 @@ class EmbeddedIndex:
         elif int(stored) != dimension:
             raise IndexMismatch(f"{self.path} holds {stored}-dimensional embeddings but the model gives {dimension}; "
                                 "re-index with the original model or use a new index path")
-        try:
-            stored_model = EmbeddingModelId.from_dict(json.loads(self._meta("embedding_model") or "null"))
-        except ValueError:  # not JSON: nothing usable was recorded
-            stored_model = None
-        if check_embedding_model(stored_model, embedding_model, str(self.path)):
+        raw = self._meta("embedding_model")
+        if check_embedding_model(EmbeddingModelId.from_json(raw), embedding_model, str(self.path)):
+            warn_adopted(str(self.path), embedding_model, raw, bool(self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()))
             self._set_meta("embedding_model", json.dumps(embedding_model.as_dict()))
 
     # -- housekeeping -----------------------------------------------------------------------

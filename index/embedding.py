@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from functools import cached_property
@@ -32,13 +33,36 @@ NOT_THE_MODEL = (".md", ".gitattributes")
 """File endings left out of :func:`model_folder_digest`: model cards and git settings change no vector."""
 
 
+class ModelNotFound(RuntimeError):
+    """The configured model is neither a packaged model nor a local folder, or its folder cannot be
+    read or loaded as a sentence-transformers model."""
+
+
 def model_files(root: Path, skip_dirs: frozenset[str] = MODEL_CACHE_DIRS) -> Iterator[Path]:
-    """Every file under the model folder ``root`` (links followed), in a stable order (sorted by
-    path), leaving out the sub-folders named in ``skip_dirs`` at any depth."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # top-down: pruning works
+    """Every regular file under the model folder ``root`` (links followed, each real folder visited
+    once, so a link back up cannot loop), in a stable order (sorted by path), leaving out the
+    sub-folders named in ``skip_dirs`` at any depth and anything that is not a regular file (a FIFO
+    would block a reader). Raises ModelNotFound for a link that leads nowhere or a folder that
+    cannot be listed."""
+    def refuse(error: OSError) -> None:
+        raise ModelNotFound(f"model folder {root} cannot be read: {error}")
+
+    found, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=refuse):  # top-down: pruning works
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = [d for d in dirnames if d not in skip_dirs]
-        found.extend(Path(dirpath) / name for name in filenames)
+        for name in filenames:
+            path = Path(dirpath) / name
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                raise ModelNotFound(f"model folder {root} cannot be read: {path}: {exc.strerror or exc}") from None
+            if stat.S_ISREG(mode):
+                found.append(path)
     yield from sorted(found)
 
 
@@ -59,17 +83,16 @@ def model_folder_digest(root: Path) -> str:
     """SHA-256 (hex) of the files that make the model at ``root`` (names relative to it and
     contents; exports, caches, model cards and ``.gitattributes`` left out): equal digests, equal
     vectors. Computed once per process for an unchanged folder (about 0.1 s for 90 MB). Raises
-    OSError when a file cannot be read."""
+    ModelNotFound when a file cannot be read."""
     root = Path(root)
     files = [path for path in model_files(root) if not path.name.endswith(NOT_THE_MODEL)]
-    key = (str(root), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
-    if key not in _DIGESTS:
-        _DIGESTS[key] = add_files(hashlib.sha256(), root, files).hexdigest()
+    try:
+        key = (str(root), tuple((str(p), *((s := p.stat()).st_size, s.st_mtime_ns)) for p in files))
+        if key not in _DIGESTS:
+            _DIGESTS[key] = add_files(hashlib.sha256(), root, files).hexdigest()
+    except OSError as exc:
+        raise ModelNotFound(f"model folder {root} cannot be read: {exc.filename or ''}: {exc.strerror or exc}") from None
     return _DIGESTS[key]
-
-
-class ModelNotFound(RuntimeError):
-    """The configured model is neither a packaged model nor a local folder."""
 
 
 def resolve_model_path(model: str) -> Path:
@@ -113,6 +136,9 @@ def load_model(path: Path, device: str | None, precision: str = "float32") -> tu
             transformers_logging.disable_progress_bar()
             try:
                 model = SentenceTransformer(str(path), device=device)
+            except Exception as exc:  # noqa: BLE001 - any failure to read the folder is the folder's
+                raise ModelNotFound(f"the embedding model at {path} cannot be loaded: {type(exc).__name__}: "
+                                    f"{exc}".strip()) from exc
             finally:
                 if shown:
                     transformers_logging.enable_progress_bar()
@@ -204,10 +230,15 @@ class Embedder:
         """The model's prompt called ``prompt_name`` (``"query"``, ``"document"``), the text put
         before each input, from the ``prompts`` of its ``config_sentence_transformers.json`` (the
         sentence-transformers convention; e5 models want ``"query: "`` and ``"passage: "``); ``""``
-        when the model has none (all-MiniLM-L6-v2) or ``prompt_name`` is None."""
+        when the model has none (all-MiniLM-L6-v2) or ``prompt_name`` is None. Raises
+        ModelNotFound when the prompt is not text."""
         if not prompt_name:
             return ""
-        return (getattr(self.model, "prompts", None) or {}).get(prompt_name) or ""
+        prompt = (getattr(self.model, "prompts", None) or {}).get(prompt_name) or ""
+        if not isinstance(prompt, str):
+            raise ModelNotFound(f"the embedding model {self.settings.model!r} has a {prompt_name!r} prompt that is not "
+                                f"text ({prompt!r}); fix prompts in its config_sentence_transformers.json")
+        return prompt
 
     def encode(self, texts: list[str], prompt_name: str | None = None) -> np.ndarray:
         """Embed texts; returns shape (len(texts), dimension), dtype float32, unit length.

@@ -51,7 +51,7 @@ from opensearchpy.helpers import expand_action, scan
 
 from core.models import Chunk, IndexedDocument
 from config.settings import HybridSettings
-from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model
+from index.backend import EmbeddingModelId, IndexMismatch, check_embedding_model, warn_adopted
 from index.query import (
     CANDIDATES, CASELESS_FIELDS, QueryTerm, SearchFilters, SearchHit, SearchQuery, SearchResponse, check_query_vector,
     clause_groups, decode_cursor, exact_title_first, facet_values, feedback_vector, fuse, highlight, is_constrained,
@@ -573,6 +573,8 @@ class OpenSearchIndex:
             meta = info.get("mappings", {}).get("_meta") or {}
             if check_embedding_model(EmbeddingModelId.from_dict(meta.get("embedding_model")), self.embedding_model,
                                      name):
+                warn_adopted(name, self.embedding_model, meta.get("embedding_model"),
+                             bool(self._client.count(index=name)["count"]))
                 self._client.indices.put_mapping(index=name, body={"_meta": {
                     **meta, "embedding_model": self.embedding_model.as_dict()}})
             analyzer = properties.get("body", {}).get("analyzer")

@@ -119,6 +119,10 @@ def test_eval_classify_without_matching_documents_is_a_clear_error(hub, env, tmp
     result = runner.invoke(app, ["eval", "classify", "--gold", str(other)])
     assert result.exit_code == 1
     assert "none of the 1 gold files is in the index" in result.stderr
+    header_only = tmp_path / "empty.csv"  # break-it: read "none of the 0 gold files is in the index"
+    header_only.write_text("file,policy_areas,themes\n", encoding="utf-8")
+    result = runner.invoke(app, ["eval", "classify", "--gold", str(header_only)])
+    assert result.exit_code == 2 and "has no gold rows" in result.stderr
 
 
 def test_train_classifier_saves_a_model_and_reports_cross_validated_figures(hub, env):

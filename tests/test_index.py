@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import date
 
@@ -225,7 +226,7 @@ def test_committed_data_survives_reopen_and_dimension_is_checked(index, tmp_path
         EmbeddedIndex(tmp_path / "index.sqlite", 768)
 
 
-def test_an_index_records_its_embedding_model_and_refuses_another(index, tmp_path, embedder):
+def test_an_index_records_its_embedding_model_and_refuses_another(index, tmp_path, embedder, caplog):
     """Two models of one dimension write vectors that cannot be compared: the index records the
     model (one written before models were recorded adopts the first that opens it)."""
     index.close()
@@ -236,9 +237,12 @@ def test_an_index_records_its_embedding_model_and_refuses_another(index, tmp_pat
         EmbeddedIndex(path, embedder.dimension, embedding_model=other)
     same = EmbeddedIndex(path, embedder.dimension, embedding_model=EmbeddingModelId("/a/path/to/it", "a" * 64))
     assert same.count() == 3  # one folder named by package or by path is one model
-    same._set_meta("embedding_model", "{not json")  # a damaged record is no record: adopted again
+    same._set_meta("embedding_model", "{not json")  # a damaged record is no record: adopted again, with a warning
     same.close()
-    EmbeddedIndex(path, embedder.dimension, embedding_model=other).close()
+    with caplog.at_level(logging.WARNING, logger="index.backend"):
+        EmbeddedIndex(path, embedder.dimension, embedding_model=other).close()
+    assert "holds vectors but an unreadable model record ('{not json')" in caplog.text
+    assert "recording 'bge-small' as their model" in caplog.text
     with pytest.raises(IndexMismatch, match="'bge-small'"):
         EmbeddedIndex(path, embedder.dimension, embedding_model=minilm)
 

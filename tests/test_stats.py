@@ -54,6 +54,14 @@ def test_gains_and_losses_that_cancel_are_not_significant():
     assert paired_comparison([0.3, 0.3], [0.3, 0.3]).p_value == 1.0
 
 
+def test_one_item_is_compared_without_a_test_to_run():
+    # break-it: one judged query and two modes was a scipy ValueError (a traceback in eval search)
+    compared = paired_comparison([0.9], [0.4])
+    assert compared.difference == 0.5 and compared.ci95 == (0.5, 0.5) and compared.p_value == 1.0
+    out = add_uncertainty({"bm25": _figures({"q1": 0.4}), "hybrid": _figures({"q1": 0.9})})
+    assert out["hybrid"]["vs"]["bm25"] == {"ndcg@10_difference": 0.5, "ci95": [0.5, 0.5], "p_value": 1.0}
+
+
 def test_paired_scores_must_cover_the_same_items():
     with pytest.raises(ValueError, match="same items"):
         paired_comparison([1.0, 0.5], [1.0])
