@@ -15,10 +15,8 @@ indexing failure is still recorded with its reason (registry, run summary, Prefe
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import uuid
-from contextlib import closing
 
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
@@ -37,7 +35,8 @@ from crawl.politeness import HostStats
 from flows.context import HubContext
 from flows.records import IngestSummary, SourceRecorder
 from flows.steps import Outcome, discovery_fetch, fetch_and_extract, index_document
-from index.backend import EmbeddingModelId, check_embedding_model
+from index.backend import check_embedding_model
+from index.embedded import recorded_model
 from index.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -214,16 +213,9 @@ def check_recorded_model(settings: Settings) -> None:
     embedding model than ``settings.embedding.model`` (read-only, without loading the model: its
     folder's digest only). Nothing to check for a missing index or the OpenSearch backend (the flow
     checks both when it opens the index)."""
-    path = settings.index_path
-    if settings.index.backend != "embedded" or not path.exists():
-        return
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-    except sqlite3.Error:  # not an index yet (no meta table), or unreadable: the flow's open reports it
-        return
-    check_embedding_model(EmbeddingModelId.from_json(row[0] if row else None),
-                          Embedder(settings.embedding).model_id, str(path))
+    if settings.index.backend == "embedded":
+        check_embedding_model(recorded_model(settings.index_path), Embedder(settings.embedding).model_id,
+                              str(settings.index_path))
 
 
 def warm_embedder(settings: Settings) -> threading.Thread:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -68,6 +69,21 @@ CREATE TABLE IF NOT EXISTS words (word TEXT PRIMARY KEY) WITHOUT ROWID;
 TITLE_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
 LABEL_KINDS = ("theme", "policy_area", "evidence_type")  # labels.kind values (filter and facet names)
+
+
+def recorded_model(path: Path) -> EmbeddingModelId | None:
+    """The embedding model the index at ``path`` records, read without opening it for writing (no
+    schema created, nothing adopted); None when there is no index there, it records none (written
+    before models were recorded) or it cannot be read (opening it reports that)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    except sqlite3.Error:  # no meta table yet, or not an SQLite file
+        return None
+    return EmbeddingModelId.from_json(row[0] if row else None)
 
 
 class EmbeddedIndex:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from core.models import Chunk, IndexedDocument, LabelScore, Page
 from index.chunking import chunk_pages
 from index.backend import EmbeddingModelId
-from index.embedded import EmbeddedIndex, IndexMismatch
+from index.embedded import EmbeddedIndex, IndexMismatch, recorded_model
 from index.query import (
     SearchFilters, SearchQuery, clause_groups, is_constrained, matching_documents, query_terms,
     reciprocal_rank_fusion, scoring_fts5_query, similar_text,
@@ -245,6 +245,8 @@ def test_an_index_records_its_embedding_model_and_refuses_another(index, tmp_pat
     assert "recording 'bge-small' as their model" in caplog.text
     with pytest.raises(IndexMismatch, match="'bge-small'"):
         EmbeddedIndex(path, embedder.dimension, embedding_model=minilm)
+    assert recorded_model(path) == other  # read-only, as ingest checks before it starts
+    assert recorded_model(tmp_path / "none.sqlite") is None and not (tmp_path / "none.sqlite").exists()
 
 
 def test_prefix_reaches_words_longer_than_their_stem_also_in_an_older_index(index, tmp_path, embedder):
