@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
 
-from core.stats import bootstrap_interval
+from core.stats import bootstrap_intervals
 
 LABEL_COLUMNS = ("themes", "policy_areas", "evidence_types")
 FACET_COLUMNS = ("doc_type", "language")  # one value per document, set by rules (extractors), not the classifier
@@ -171,11 +171,12 @@ def score_kind(gold: list[frozenset[str]], predicted: list[frozenset[str]], labe
                           macro_f1=round(sum(supported) / len(supported), 4) if supported else 0.0,
                           documents=len(gold), per_label=per_label)
     if intervals and gold:
-        def resampled(name: str):
-            return lambda idx: getattr(score_kind([gold[i] for i in idx], [predicted[i] for i in idx], label_ids), name)
+        def resampled(idx):
+            again = score_kind([gold[i] for i in idx], [predicted[i] for i in idx], label_ids)
+            return again.micro_f1, again.macro_f1
 
-        metrics = metrics.model_copy(update={"micro_f1_ci95": bootstrap_interval(len(gold), resampled("micro_f1")),
-                                             "macro_f1_ci95": bootstrap_interval(len(gold), resampled("macro_f1"))})
+        micro, macro = bootstrap_intervals(len(gold), resampled)  # one set of resamples for both
+        metrics = metrics.model_copy(update={"micro_f1_ci95": micro, "macro_f1_ci95": macro})
     return metrics
 
 

@@ -43,25 +43,31 @@ class PairedComparison(BaseModel):
     items: int
 
 
-def bootstrap_interval(n: int, statistic: Callable[[np.ndarray], float], *, confidence: float = CONFIDENCE,
-                       resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic`` over ``n`` items: ``statistic`` receives an
-    int array of ``n`` item indices (0 .. n-1, drawn with replacement) and returns a float, e.g.
-    the macro-F1 of those documents. Returns ``(low, high)`` rounded to 4 places; ``(v, v)`` for
-    ``n == 1`` (one item cannot vary). Raises ValueError when ``n < 1`` or ``confidence`` is not in
-    (0, 1)."""
+def bootstrap_intervals(n: int, statistics: Callable[[np.ndarray], Sequence[float]], *,
+                        confidence: float = CONFIDENCE, resamples: int = RESAMPLES,
+                        seed: int = 0) -> list[tuple[float, float]]:
+    """Percentile bootstrap intervals of several statistics of the same resamples of ``n`` items:
+    ``statistics`` receives an int array of ``n`` item indices (0 .. n-1, drawn with replacement)
+    and returns k floats, e.g. the micro- and macro-F1 of those documents. Returns k ``(low, high)``
+    pairs rounded to 4 places; ``(v, v)`` for ``n == 1`` (one item cannot vary). Raises ValueError
+    when ``n < 1`` or ``confidence`` is not in (0, 1)."""
     if n < 1:
         raise ValueError("a bootstrap interval needs at least one item")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
     if n == 1:
-        value = round(float(statistic(np.zeros(1, dtype=int))), 4)
-        return value, value
-    result = stats.bootstrap((np.arange(n),), lambda idx: float(statistic(idx)), vectorized=False,
+        return [(round(float(v), 4), round(float(v), 4)) for v in statistics(np.zeros(1, dtype=int))]
+    result = stats.bootstrap((np.arange(n),), lambda idx: np.asarray(statistics(idx), dtype=float), vectorized=False,
                              paired=False, confidence_level=confidence, n_resamples=resamples,
                              method="percentile", random_state=np.random.default_rng(seed))
-    low, high = result.confidence_interval
-    return round(float(low), 4), round(float(high), 4)
+    lows, highs = (np.atleast_1d(end) for end in result.confidence_interval)
+    return [(round(float(low), 4), round(float(high), 4)) for low, high in zip(lows, highs)]
+
+
+def bootstrap_interval(n: int, statistic: Callable[[np.ndarray], float], **kwargs) -> tuple[float, float]:
+    """Percentile bootstrap interval of one statistic (a float of the resampled item indices);
+    arguments and errors as for :func:`bootstrap_intervals`."""
+    return bootstrap_intervals(n, lambda idx: [statistic(idx)], **kwargs)[0]
 
 
 def mean_interval(values: Sequence[float], **kwargs) -> tuple[float, float]:
@@ -79,7 +85,8 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], *, seed: int = 0) 
     """Compare two systems scored on the same items (``a[i]`` and ``b[i]`` are one query's scores
     under systems A and B): mean difference A - B, its bootstrap interval over items and the
     two-sided p-value of the paired randomization test (each item's pair swapped or not; exact
-    below ``PERMUTATIONS`` arrangements; exactly 1 for a single item), at 95% confidence. Raises ValueError when the lengths differ or are 0."""
+    below ``PERMUTATIONS`` arrangements; exactly 1 for a single item), at 95% confidence. Raises
+    ValueError when the lengths differ or are 0."""
     a_values, b_values = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a_values) != len(b_values):
         raise ValueError(f"paired scores need the same items: {len(a_values)} against {len(b_values)}")

@@ -75,9 +75,10 @@ def warn_adopted(where: str, model: EmbeddingModelId, stored: object, has_vector
     """Log (WARNING) that the index at ``where``, which holds vectors (``has_vectors``) but no
     readable record of their model (``stored``: what was there, None when nothing), now records
     ``model``: the hub cannot tell whose vectors they are, so a wrong model would go unnoticed."""
-    if not has_vectors and stored is None:
-        return  # a new, empty index: nothing to doubt
-    what = "no record of the embedding model" if stored is None else f"an unreadable model record ({str(stored)[:60]!r})"
+    if not has_vectors:
+        return  # an empty index: no vectors whose model is in doubt
+    what = ("no record of the embedding model" if stored is None
+            else f"an unreadable model record ({str(stored)[:60]!r})")
     logging.getLogger(__name__).warning(
         "%s holds vectors but %s; recording %r as their model. If another model wrote them, semantic search "
         "compares two models' vectors: ingest again into a new data directory or index_prefix", where, what,

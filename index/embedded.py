@@ -140,7 +140,8 @@ class EmbeddedIndex:
                                 "re-index with the original model or use a new index path")
         raw = self._meta("embedding_model")
         if check_embedding_model(EmbeddingModelId.from_json(raw), embedding_model, str(self.path)):
-            warn_adopted(str(self.path), embedding_model, raw, bool(self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()))
+            has_vectors = self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+            warn_adopted(str(self.path), embedding_model, raw, has_vectors)
             self._set_meta("embedding_model", json.dumps(embedding_model.as_dict()))
 
     # -- housekeeping -----------------------------------------------------------------------

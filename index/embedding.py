@@ -91,7 +91,8 @@ def model_folder_digest(root: Path) -> str:
         if key not in _DIGESTS:
             _DIGESTS[key] = add_files(hashlib.sha256(), root, files).hexdigest()
     except OSError as exc:
-        raise ModelNotFound(f"model folder {root} cannot be read: {exc.filename or ''}: {exc.strerror or exc}") from None
+        raise ModelNotFound(f"model folder {root} cannot be read: {exc.filename or ''}: "
+                            f"{exc.strerror or exc}") from None
     return _DIGESTS[key]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from classify.evaluation import report_json, score_kind
-from core.stats import bootstrap_interval, format_p_value, mean_interval, paired_comparison
+from core.stats import bootstrap_interval, bootstrap_intervals, format_p_value, mean_interval, paired_comparison
 from index.evaluation import add_uncertainty
 
 
@@ -27,6 +27,13 @@ def test_intervals_are_repeatable_and_degenerate_samples_give_a_point():
     assert mean_interval(values) == mean_interval(values)  # seeded
     assert mean_interval([0.5, 0.5, 0.5]) == (0.5, 0.5)
     assert mean_interval([0.25]) == (0.25, 0.25)
+
+
+def test_several_statistics_share_one_set_of_resamples():
+    values = np.random.default_rng(3).uniform(0, 1, 25)
+    both = bootstrap_intervals(25, lambda idx: (values[idx].mean(), values[idx].max()))
+    assert both == [mean_interval(values), bootstrap_interval(25, lambda idx: values[idx].max())]
+    assert both[1][1] == round(values.max(), 4)
 
 
 @pytest.mark.parametrize("n, confidence", [(0, 0.95), (3, 1.0), (3, 0.0)])
